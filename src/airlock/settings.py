@@ -1,0 +1,60 @@
+"""Operator settings, read once from the environment (``AIRLOCK_*`` and the providers' own keys).
+
+One object holds every knob so that the server, the CLI and the tests agree on names; the names
+of the upstream URLs and provider keys are part of the operator contract and must not change.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AIRLOCK_", extra="ignore")
+
+    # Storage: embedded SQLite unless the operator points at PostgreSQL.
+    database_url: str = "sqlite+aiosqlite:///./airlock.db"
+    redis_url: str | None = None
+
+    # Upstream base URLs (each defaults to the real service).
+    openai_base_url: str = "https://api.openai.com/v1"
+    openrouter_base_url: str = "https://openrouter.ai/api/v1"
+    anthropic_base_url: str = "https://api.anthropic.com/v1"
+    sequrity_azure_base_url: str | None = None
+    sequrity_azure_api_version: str = "2024-10-21"
+    openai_compatible_base_url: str | None = None
+
+    # Server-managed provider keys: the providers' conventional variable names, no prefix.
+    openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY"))
+    openrouter_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENROUTER_API_KEY"))
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
+    azure_openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("AZURE_OPENAI_API_KEY"))
+    openai_compatible_api_key: SecretStr | None = None
+
+    # Models usable with the server's own provider keys (comma-separated; "*" allows any).
+    allowed_models: str = "gpt-5-mini,gpt-4o-mini,gpt-4.1-mini,claude-sonnet-4-5,claude-haiku-4-5,google/gemini-3-flash-preview,openai/gpt-5-mini"
+
+    # Upstream HTTP behaviour.
+    upstream_timeout_s: float = 120.0
+    upstream_connect_timeout_s: float = 10.0
+    upstream_max_retries: int = 2
+    upstream_retry_backoff_s: float = 0.25
+    upstream_max_connections: int = 200
+
+    # Request limits.
+    max_body_bytes: int = 10 * 1024 * 1024
+
+    log_level: str = "info"
+
+    def allowed_model_set(self) -> set[str] | None:
+        """``None`` means every model is allowed."""
+        models = {m.strip() for m in self.allowed_models.split(",") if m.strip()}
+        return None if "*" in models else models
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
