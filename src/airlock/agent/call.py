@@ -1,0 +1,48 @@
+"""What an agent needs to serve one request, gathered by the API layer, and what it gives back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+from airlock.api.routing import Api, Route
+from airlock.sessions.records import KeyRecord, SessionRecord
+
+
+@dataclass(slots=True)
+class Call:
+    route: Route
+    key: KeyRecord
+    config: Any  # airlock.config.resolver.ResolvedConfig
+    body: dict[str, Any]
+    session: SessionRecord
+    byok_key: str | None = None
+
+    @property
+    def api(self) -> Api:
+        return self.route.api
+
+    @property
+    def provider(self) -> str:
+        return self.route.effective_provider
+
+    @property
+    def stream(self) -> bool:
+        return bool(self.body.get("stream"))
+
+
+@dataclass(slots=True)
+class JsonReply:
+    body: dict[str, Any]
+    session_id: str
+    status: int = 200
+
+
+@dataclass(slots=True)
+class StreamReply:
+    """An SSE stream whose first chunk is already in hand, so failures before it were still HTTP errors."""
+
+    first: bytes
+    rest: AsyncIterator[bytes]
+    session_id: str
+    headers: dict[str, str] = field(default_factory=dict)

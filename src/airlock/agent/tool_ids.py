@@ -1,0 +1,133 @@
+"""Tool-call ids on the wire, per API format: find ours, put upstream ids back, hand out new ones.
+
+Clients only ever see ``tc-<session>-<call>`` ids; providers only ever see their own. The three
+APIs keep ids in different places, listed once here:
+
+* Chat Completions: ``message.tool_calls[].id`` / ``tool`` messages' ``tool_call_id``; stream
+  deltas carry the id in the first ``delta.tool_calls[]`` entry of each call.
+* Messages: ``tool_use`` blocks' ``id`` / ``tool_result`` blocks' ``tool_use_id``; stream
+  ``content_block_start`` events carry the ``tool_use`` block.
+* Responses: ``function_call`` items' ``call_id`` / ``function_call_output`` items' ``call_id``;
+  stream ``response.output_item.*`` events carry the item, ``response.completed`` the whole list.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+from airlock.api.routing import Api
+from airlock.sessions.ids import new_tool_call_id, session_of_tool_call
+
+IdSlot = tuple[dict[str, Any], str]  # (object, key) holding one id
+
+
+def _request_slots(api: Api, body: dict[str, Any]) -> Iterator[IdSlot]:
+    if api == Api.CHAT_COMPLETIONS:
+        for message in body.get("messages") or ():
+            if not isinstance(message, dict):
+                continue
+            for call in message.get("tool_calls") or ():
+                if isinstance(call, dict) and "id" in call:
+                    yield call, "id"
+            if "tool_call_id" in message:
+                yield message, "tool_call_id"
+    elif api == Api.MESSAGES:
+        for message in body.get("messages") or ():
+            content = message.get("content") if isinstance(message, dict) else None
+            for block in content if isinstance(content, list) else ():
+                if not isinstance(block, dict):
+                    continue
+                if block.get("type") == "tool_use" and "id" in block:
+                    yield block, "id"
+                elif block.get("type") == "tool_result" and "tool_use_id" in block:
+                    yield block, "tool_use_id"
+    else:
+        items = body.get("input")
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, dict) and item.get("type") in ("function_call", "function_call_output"):
+                if "call_id" in item:
+                    yield item, "call_id"
+
+
+def _response_items(api: Api, body: dict[str, Any]) -> Iterator[IdSlot]:
+    """Id slots in a whole (non-streamed) response, or in one streamed event's data."""
+    if api == Api.CHAT_COMPLETIONS:
+        for choice in body.get("choices") or ():
+            for part in ("message", "delta"):
+                holder = choice.get(part) if isinstance(choice, dict) else None
+                for call in (holder or {}).get("tool_calls") or ():
+                    if isinstance(call, dict) and call.get("id"):
+                        yield call, "id"
+    elif api == Api.MESSAGES:
+        blocks = list(body.get("content") or ())
+        if isinstance(body.get("content_block"), dict):  # stream: content_block_start
+            blocks.append(body["content_block"])
+        if isinstance(body.get("message"), dict):  # stream: message_start
+            blocks.extend(body["message"].get("content") or ())
+        for block in blocks:
+            if isinstance(block, dict) and block.get("type") in ("tool_use", "server_tool_use") and block.get("id"):
+                yield block, "id"
+    else:
+        items = list(body.get("output") or ())
+        if isinstance(body.get("item"), dict):  # stream: response.output_item.added/done
+            items.append(body["item"])
+        if isinstance(body.get("response"), dict):  # stream: response.created/completed
+            items.extend(body["response"].get("output") or ())
+        for item in items:
+            if isinstance(item, dict) and item.get("type") == "function_call" and item.get("call_id"):
+                yield item, "call_id"
+
+
+def sessions_in_request(api: Api, body: dict[str, Any]) -> list[str]:
+    """Session ids named by our tool-call ids in the request history, oldest first."""
+    found: list[str] = []
+    for holder, key in _request_slots(api, body):
+        session = session_of_tool_call(holder[key])
+        if session:
+            found.append(session)
+    return found
+
+
+class UnknownToolCallId(Exception):
+    def __init__(self, tool_call_id: str) -> None:
+        super().__init__(tool_call_id)
+        self.tool_call_id = tool_call_id
+
+
+def restore_upstream_ids(api: Api, body: dict[str, Any], id_map: dict[str, str]) -> None:
+    """Replace our ids in the request history by the provider's (in place)."""
+    for holder, key in _request_slots(api, body):
+        ours = holder[key]
+        if session_of_tool_call(ours) is None:
+            continue  # the client's own id (e.g. a history it built itself): forward as is
+        try:
+            holder[key] = id_map[ours]
+        except KeyError:
+            raise UnknownToolCallId(ours) from None
+
+
+class ResponseIdRewriter:
+    """Gives each upstream id in a response (or stream) one stable id of ours, recording the pair."""
+
+    def __init__(self, api: Api, session_id: str, id_map: dict[str, str], mint: Callable[[str], str] = new_tool_call_id):
+        self.api = api
+        self.session_id = session_id
+        self.id_map = id_map
+        self._ours: dict[str, str] = {}
+        self._mint = mint
+        self.new_ids: list[str] = []
+
+    def rewrite(self, body: dict[str, Any]) -> bool:
+        """Rewrite ids in place; True when an id not seen before was minted."""
+        minted = False
+        for holder, key in _response_items(self.api, body):
+            upstream = holder[key]
+            ours = self._ours.get(upstream)
+            if ours is None:
+                ours = self._mint(self.session_id)
+                self._ours[upstream] = ours
+                self.id_map[ours] = upstream
+                self.new_ids.append(ours)
+                minted = True
+            holder[key] = ours
+        return minted

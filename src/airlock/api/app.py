@@ -1,0 +1,159 @@
+"""The ASGI application: services wired at start-up, routes generated from the route table."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from airlock import __version__
+from airlock.api import control, utility
+from airlock.api.auth import Authenticator
+from airlock.api.errors import ApiError, error_body
+from airlock.api.routing import Api, control_routes
+from airlock.api.schemas import REQUEST_MODELS
+from airlock.settings import Settings, get_settings
+
+log = logging.getLogger("airlock")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Any
+    upstream: Any
+    auth: Authenticator
+    single_llm: Any
+
+    def agent_for(self, config: Any):
+        if getattr(config, "arch", "single-llm") == "dual-llm":
+            raise ApiError(
+                501,
+                "The dual-LLM agent is not available on this server yet; use agent_arch 'single-llm'.",
+                "not_implemented",
+                param="X-Features.agent_arch",
+            )
+        return self.single_llm
+
+
+def create_app(settings: Settings | None = None, store: Any = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from airlock.agent.single_llm import SingleLLM
+        from airlock.providers import UpstreamClient
+        from airlock.sessions.store import store_from_url
+
+        own_store = store is None
+        the_store = store or store_from_url(settings.database_url)
+        await the_store.start()
+        upstream = UpstreamClient(settings)
+        app.state.services = Services(
+            settings=settings,
+            store=the_store,
+            upstream=upstream,
+            auth=Authenticator(the_store),
+            single_llm=SingleLLM(upstream, the_store),
+        )
+        try:
+            yield
+        finally:
+            await upstream.aclose()
+            if own_store:
+                await the_store.close()
+
+    app = FastAPI(
+        title="Airlock — Sequrity Control API",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/control/docs",
+        openapi_url="/control/openapi.json",
+        redoc_url=None,
+    )
+    _register_llm_routes(app)
+    app.include_router(utility.router)
+    _register_error_handlers(app)
+    return app
+
+
+def _register_llm_routes(app: FastAPI) -> None:
+    for route in control_routes():
+        schema = REQUEST_MODELS[route.api].model_json_schema(ref_template="#/components/schemas/{model}")
+        app.add_api_route(
+            route.path,
+            _endpoint(route),
+            methods=["POST"],
+            name=route.path,
+            summary=route.description,
+            tags=[route.endpoint_type],
+            openapi_extra={
+                "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+                "parameters": _HEADER_PARAMS,
+            },
+        )
+
+
+def _endpoint(route):
+    async def endpoint(request: Request):
+        request.state.api = route.api
+        return await control.handle(request, route)
+
+    endpoint.__doc__ = route.description
+    return endpoint
+
+
+_HEADER_PARAMS = [
+    {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": text}
+    for name, text in [
+        ("X-Api-Key", "Your provider API key (bring your own key); any model is then accepted."),
+        ("X-Features", "JSON: agent architecture, content classifiers and blockers."),
+        ("X-Policy", "JSON: SQRT/Cedar policy code and internal policy presets."),
+        ("X-Config", "JSON: fine-grained FSM, prompt and response-format settings."),
+        ("X-Session-ID", "Continue an existing session (returned on every response)."),
+    ]
+]
+
+
+def _api_of(request: Request) -> Api | None:
+    api = getattr(request.state, "api", None)
+    if api is None and request.url.path.endswith("/v1/messages"):
+        return Api.MESSAGES
+    return api
+
+
+def _register_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError):
+        return JSONResponse(error_body(_api_of(request), exc), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid request"}
+        param = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        err = ApiError(400, f"{param}: {first.get('msg')}", param=param)
+        return JSONResponse(error_body(_api_of(request), err), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 404:
+            err = ApiError(404, utility.not_found_message(request.url.path))
+        elif exc.status_code == 405:
+            err = ApiError(405, f"Method {request.method} is not allowed on {request.url.path}.", "invalid_request_error")
+        else:
+            err = ApiError(exc.status_code, str(exc.detail))
+        return JSONResponse(error_body(_api_of(request), err), status_code=err.status)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        # Log the type and location only: messages can embed request data, including secrets.
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=False)
+        err = ApiError(500, "Internal server error.", "server_error")
+        return JSONResponse(error_body(_api_of(request), err), status_code=500)

@@ -1,0 +1,90 @@
+"""The Control API's LLM routes: one handler serves every (endpoint type, provider, API) route.
+
+The handler follows SPEC "How a request is served": route → authenticate → resolve the session
+config from preset, key and headers → check the model → find the session → run the agent →
+answer in the caller's format with ``X-Session-ID``.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from airlock.agent.call import Call, JsonReply, StreamReply
+from airlock.agent.tool_ids import sessions_in_request
+from airlock.api.body import read_json_object
+from airlock.api.errors import ApiError
+from airlock.api.routing import Route
+from airlock.api.schemas import REQUEST_MODELS, describe_validation_error
+from airlock.config.resolver import HeaderError, resolve
+from airlock.sessions.lookup import SessionLookupError, find_or_create
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+async def handle(request: Request, route: Route) -> Response:
+    services = request.app.state.services
+    key = await services.auth.authenticate(request)
+    body = await read_json_object(request, services.settings.max_body_bytes)
+    try:
+        REQUEST_MODELS[route.api].model_validate(body)
+    except ValidationError as exc:
+        param, message = describe_validation_error(exc)
+        raise ApiError(400, message, param=param) from None
+
+    byok = request.headers.get("x-api-key") or None
+    try:
+        config = resolve(
+            route.endpoint_type,
+            key_base=key.base_config,
+            x_features=request.headers.get("x-features"),
+            x_policy=request.headers.get("x-policy"),
+            x_config=request.headers.get("x-config"),
+            model=body["model"],
+            byok_key=byok,
+        )
+    except HeaderError as exc:
+        raise ApiError(400, str(exc), param=f"{exc.header}.{exc.field}" if exc.field else exc.header) from None
+    _check_model_allowed(services.settings, config, byok)
+
+    try:
+        session = await find_or_create(
+            services.store, key, config.arch, request.headers.get("x-session-id"), sessions_in_request(route.api, body)
+        )
+    except SessionLookupError as exc:
+        raise ApiError(exc.status, exc.message, param=exc.param) from None
+
+    call = Call(route=route, key=key, config=config, body=body, session=session, byok_key=byok)
+    agent = services.agent_for(config)
+    reply = await agent.serve(call)
+    if isinstance(reply, StreamReply):
+        return StreamingResponse(
+            _chain(reply), media_type="text/event-stream", headers={**SSE_HEADERS, "X-Session-ID": reply.session_id}
+        )
+    assert isinstance(reply, JsonReply)
+    return JSONResponse(reply.body, status_code=reply.status, headers={"X-Session-ID": reply.session_id})
+
+
+async def _chain(reply: StreamReply):
+    yield reply.first
+    async for chunk in reply.rest:
+        yield chunk
+
+
+def _check_model_allowed(settings, config, byok: str | None) -> None:
+    """Without BYOK the operator pays, so only allow-listed models may be used."""
+    if byok:
+        return
+    allowed = settings.allowed_model_set()
+    if allowed is None:
+        return
+    for model in {config.pllm_model, config.qllm_model}:
+        if model not in allowed:
+            raise ApiError(
+                400,
+                f"Model {model!r} is not on this server's allow list; send your own provider key in X-Api-Key "
+                f"to use any model, or pick one of: {', '.join(sorted(allowed))}.",
+                param="model",
+                code="model_not_allowed",
+            )

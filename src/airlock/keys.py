@@ -1,0 +1,35 @@
+"""Airlock API keys: minted once, shown once, stored only as a SHA-256 digest.
+
+Keys are 256-bit random tokens, so a fast hash is enough (there is nothing to brute-force the
+way there is with passwords) and lets every request authenticate with one indexed lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from airlock.sessions.records import KeyRecord
+
+KEY_PREFIX = "alk_"
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def mint_key(name: str, base_config: dict[str, Any] | None = None) -> tuple[str, KeyRecord]:
+    """A new secret and the record to store for it (the secret itself is never stored)."""
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = KeyRecord(
+        id=str(uuid.uuid4()),
+        name=name,
+        prefix=secret[:10],
+        key_hash=hash_key(secret),
+        base_config=base_config or {},
+        created_at=datetime.now(timezone.utc),
+    )
+    return secret, record

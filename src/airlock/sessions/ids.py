@@ -1,0 +1,39 @@
+"""Session ids and the tool-call ids that carry them.
+
+A tool-call id Airlock hands to a client is ``tc-<session-uuid>-<call-uuid>`` (75 chars), so a
+client that only echoes tool results back still leads us to its session: ``id[3:39]`` is the
+session. Upstream ids (``call_abc``, ``toolu_...``) are kept in the session's state and put back
+before the history is forwarded, so the provider sees its own ids.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+TOOL_CALL_PREFIX = "tc-"
+_TOOL_CALL_LEN = len(TOOL_CALL_PREFIX) + 36 + 1 + 36
+
+
+def new_session_id() -> str:
+    return str(uuid.uuid4())
+
+
+def is_session_id(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value.lower() and len(value) == 36
+    except (ValueError, AttributeError, TypeError):
+        return False
+
+
+def new_tool_call_id(session_id: str) -> str:
+    return f"{TOOL_CALL_PREFIX}{session_id}-{uuid.uuid4()}"
+
+
+def session_of_tool_call(tool_call_id: str) -> str | None:
+    """The session uuid inside one of our tool-call ids, or None for foreign ids."""
+    if not isinstance(tool_call_id, str) or len(tool_call_id) != _TOOL_CALL_LEN:
+        return None
+    if not tool_call_id.startswith(TOOL_CALL_PREFIX) or tool_call_id[39] != "-":
+        return None
+    session = tool_call_id[3:39]
+    return session if is_session_id(session) and is_session_id(tool_call_id[40:]) else None

@@ -1,0 +1,42 @@
+"""Plain records the stores hand out: what a key and a session are, independent of any backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(slots=True)
+class KeyRecord:
+    """An Airlock API key. Only the SHA-256 of the secret is ever stored; ``prefix`` is for display."""
+
+    id: str
+    name: str
+    prefix: str
+    key_hash: str
+    base_config: dict[str, Any]
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(slots=True)
+class SessionRecord:
+    """One session: owned by one key, versioned so concurrent writers cannot silently overwrite.
+
+    ``state`` is plain JSON (turn counters, tool-call id map, interpreter records...). It never
+    holds provider keys: a BYOK key lives only for the request that carried it.
+    """
+
+    id: str
+    key_id: str
+    arch: str
+    state: dict[str, Any] = field(default_factory=dict)
+    version: int = 0
+    closed: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None

@@ -1,0 +1,48 @@
+"""Shared fixtures: real stores (SQLite in a temp dir, PostgreSQL on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from contextlib import asynccontextmanager
+
+PG_ADMIN_URL = os.environ.get("AIRLOCK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _service_missing(what: str, exc: Exception):
+    # In CI the services are part of the machine: their absence is a failure, not a skip.
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is required in CI but unreachable: {exc}")
+    pytest.skip(f"{what} unreachable: {exc}")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'airlock.db'}"
+
+
+@asynccontextmanager
+async def fresh_pg_database():
+    """A fresh PostgreSQL database (its URL), dropped afterwards."""
+    import asyncpg
+
+    name = f"airlock_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    except Exception as exc:  # noqa: BLE001 - any connection failure means the service is missing
+        _service_missing("PostgreSQL", exc)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        base = PG_ADMIN_URL.rsplit("/", 1)[0]
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def pg_url():
+    async with fresh_pg_database() as url:
+        yield url
