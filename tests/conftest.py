@@ -46,3 +46,36 @@ async def fresh_pg_database():
 async def pg_url():
     async with fresh_pg_database() as url:
         yield url
+
+
+SDIST_CACHE = __import__("pathlib").Path(__file__).parent / ".cache"
+
+
+def sequrity_sdist_dir():
+    """The unpacked ``sequrity==0.4.2`` sdist (docs, examples, official tests), fetched once from PyPI.
+
+    It is the reference our conformance tests run against; it is downloaded, never committed.
+    """
+    import subprocess
+    import sys
+    import tarfile
+
+    target = SDIST_CACHE / "sequrity-0.4.2"
+    if (target / "PKG-INFO").exists():
+        return target
+    SDIST_CACHE.mkdir(exist_ok=True)
+    archive = SDIST_CACHE / "sequrity-0.4.2.tar.gz"
+    if not archive.exists():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+             "sequrity==0.4.2", "-d", str(SDIST_CACHE)],
+            check=True, timeout=300,
+        )
+    with tarfile.open(archive) as tar:
+        tar.extractall(SDIST_CACHE, filter="data")
+    return target
+
+
+@pytest.fixture(scope="session")
+def sequrity_sdist():
+    return sequrity_sdist_dir()

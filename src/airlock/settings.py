@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     anthropic_base_url: str = "https://api.anthropic.com/v1"
     sequrity_azure_base_url: str | None = None
     sequrity_azure_api_version: str = "2024-10-21"
+    # Azure deployment name; unset: the request's model names the deployment.
+    sequrity_azure_deployment: str | None = None
     openai_compatible_base_url: str | None = None
 
     # Server-managed provider keys: the providers' conventional variable names, no prefix.
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     upstream_connect_timeout_s: float = 10.0
     upstream_max_retries: int = 2
     upstream_retry_backoff_s: float = 0.25
+    # A 429/503 whose Retry-After asks for longer than this is passed back instead of waited out.
+    upstream_retry_after_max_s: float = 5.0
     upstream_max_connections: int = 200
 
     # Request limits.

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
-from airlock.api.routing import Api, Route
+from airlock.api.routing import Route
+from airlock.providers.registry import ApiFormat as Api
 from airlock.sessions.records import KeyRecord, SessionRecord
 
 

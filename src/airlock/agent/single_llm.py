@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator
 from airlock.agent.call import Call, JsonReply, StreamReply
 from airlock.agent.tool_ids import ResponseIdRewriter, UnknownToolCallId, restore_upstream_ids
 from airlock.api.errors import ApiError, stream_error_event
-from airlock.api.routing import Api
+from airlock.providers.registry import ApiFormat as Api
 from airlock.providers import UpstreamClient, UpstreamError
 from airlock.sessions.records import SessionRecord
 from airlock.sessions.store import SessionConflict, Store

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from airlock.api.routing import Api
+from airlock.providers.registry import ApiFormat as Api
 from airlock.sessions.ids import new_tool_call_id, session_of_tool_call
 
 IdSlot = tuple[dict[str, Any], str]  # (object, key) holding one id

@@ -7,13 +7,8 @@ OpenAPI document and the 404 messages that name what does exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-
-class Api(StrEnum):
-    CHAT_COMPLETIONS = "chat_completions"
-    MESSAGES = "messages"
-    RESPONSES = "responses"
+from airlock.providers.registry import ApiFormat as Api
 
 
 API_SUFFIX = {Api.CHAT_COMPLETIONS: "chat/completions", Api.MESSAGES: "messages", Api.RESPONSES: "responses"}
