@@ -35,8 +35,11 @@ def oai(airlock):
 
 @pytest.fixture
 def claude(airlock):
-    client = anthropic.Anthropic(base_url=f"{airlock.url}/control/chat/anthropic", auth_token=airlock.keys["single"],
-                                 api_key="sk-ant-user", max_retries=0)
+    # anthropic>=2 refuses api_key together with auth_token and drops x-api-key once Authorization is
+    # set, so both headers are given explicitly.
+    client = anthropic.Anthropic(base_url=f"{airlock.url}/control/chat/anthropic", api_key="sk-ant-user", max_retries=0,
+                                 default_headers={"Authorization": f"Bearer {airlock.keys['single']}",
+                                                  "X-Api-Key": "sk-ant-user"})
     yield client
     client.close()
 
@@ -76,7 +79,7 @@ def test_tool_call_ids_are_rewritten_and_mapped_back(oai, fake_llm):
     session = raw.headers["x-session-id"]
     call = first.choices[0].message.tool_calls[0]
     assert first.choices[0].finish_reason == "tool_calls"
-    assert call.id.startswith("tc-") and session_of_tool_call(call.id) == session and len(call.id) == 75
+    assert call.id.startswith("tc-") and session_of_tool_call(call.id) == session and len(call.id) == 76
     assert json.loads(call.function.arguments) == {"city": "Paris"}
 
     # The client posts the result with our id and no session header: the session is found from the id.

@@ -57,7 +57,8 @@ class Reply:
 
     ``status >= 400`` makes an error reply: ``body`` if given, else ``error`` as the message in
     the called API's error shape. ``body`` (dict → JSON, str/bytes verbatim) also overrides a
-    successful answer, e.g. to send invalid JSON. ``delay`` waits before the response headers;
+    successful answer, e.g. to send invalid JSON or (with a ``content-type`` in ``headers``) a
+    hand-written SSE stream. ``delay`` waits before the response headers;
     ``chunk_delay`` waits between stream events; ``drop_after`` closes the connection abruptly
     after that many SSE events (non-streaming: after half of the body).
     """
@@ -177,8 +178,8 @@ def _pieces(s: str, size: int = 16) -> list[str]:
 class _Render:
     """Per-request rendering state: ids, token counts and the finish reason."""
 
-    def __init__(self, reply: Reply, req: FakeRequest, n: int, default_model: str) -> None:
-        self.r, self.req, self.n = reply, req, n
+    def __init__(self, reply: Reply, req: FakeRequest, n: int, default_model: str, ping: bool = True) -> None:
+        self.r, self.req, self.n, self.ping = reply, req, n, ping
         self.model = reply.model or req.model or default_model
         self.text = reply.text
         self.calls = [(tc, tc.id or f"call_fake{n}x{i}", json.dumps(tc.arguments)) for i, tc in enumerate(reply.tool_calls)]
@@ -264,7 +265,8 @@ class _Render:
         idx = 0
         if self.text:
             yield _sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}, "content_block_start")
-            yield _sse({"type": "ping"}, "ping")
+            if self.ping:  # Anthropic really sends these; clients that choke on them must be shielded
+                yield _sse({"type": "ping"}, "ping")
             for d in self.deltas():
                 yield _sse({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": d}}, "content_block_delta")
             yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
@@ -365,11 +367,15 @@ def _error_body(api: str | None, status: int, message: str) -> dict:
 class FakeLLM:
     """The fake upstream. Use as a context manager, or ``start()``/``stop()``.
 
-    ``record=False`` stops recording requests (for long benchmarks).
+    ``record=False`` stops recording requests (for long benchmarks); ``port=0`` lets the OS choose.
+    ``anthropic_ping`` (default True, as the real API) emits an ``event: ping`` in Messages streams.
     """
 
-    def __init__(self, *, record: bool = True, model: str = "fake-model") -> None:
+    anthropic_ping: bool = True
+
+    def __init__(self, *, record: bool = True, model: str = "fake-model", port: int = 0) -> None:
         self.record = record
+        self.port = port
         self.default_model = model
         self.requests: list[FakeRequest] = []
         self.handler: Handler | None = None
@@ -377,7 +383,6 @@ class FakeLLM:
         self._ids = itertools.count(1)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self.port = 0
 
     # -- scripting ----------------------------------------------------------------------------
     def push(self, *replies: Reply | str) -> None:
@@ -409,10 +414,10 @@ class FakeLLM:
     def start(self) -> "FakeLLM":
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", self.port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self._app, interface="asgi3", log_config=None, access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=1, timeout_keep_alive=60)
+                                timeout_graceful_shutdown=0.25, timeout_keep_alive=60)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name=f"fake-llm-{self.port}", daemon=True)
@@ -494,7 +499,7 @@ class FakeLLM:
             payload = reply.body if reply.body is not None else _error_body(api, reply.status, reply.error or "fake upstream error")
             return await self._send(send, reply.status, payload, extra, drop=reply.drop_after is not None)
 
-        r = _Render(reply, req, next(self._ids), self.default_model)
+        r = _Render(reply, req, next(self._ids), self.default_model, self.anthropic_ping)
         if not req.stream:
             payload = {"chat_completions": r.chat_json, "messages": r.messages_json, "responses": r.responses_json}[api]()
             return await self._send(send, 200, payload, extra, drop=reply.drop_after is not None)
@@ -517,7 +522,11 @@ class FakeLLM:
         else:
             data = payload.encode() if isinstance(payload, str) else bytes(payload)
             ctype = b"text/plain; charset=utf-8"
-        headers = [(b"content-type", ctype), (b"content-length", str(len(data)).encode()), *(extra or [])]
+        extra = extra or []
+        if any(k == b"content-type" for k, _ in extra):  # a scripted raw body may bring its own
+            headers = [(b"content-length", str(len(data)).encode()), *extra]
+        else:
+            headers = [(b"content-type", ctype), (b"content-length", str(len(data)).encode()), *extra]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         if drop:
             await send({"type": "http.response.body", "body": data[: len(data) // 2], "more_body": True})

@@ -98,6 +98,9 @@ class SingleLLM:
         await self._save(call)
 
     async def _relay(self, call: Call, rewriter: ResponseIdRewriter, event: Any) -> bytes:
+        if event.event == "ping":
+            # Keep-alives carry nothing for the client, and typed clients (sequrity) reject them.
+            return b""
         data = event.data
         if data and data != "[DONE]" and ('"id"' in data or '"call_id"' in data):
             try:

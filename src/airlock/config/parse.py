@@ -44,7 +44,7 @@ def loc_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _errors(header: str, exc: ValidationError) -> list[tuple[str, str]]:
+def _errors(exc: ValidationError) -> list[tuple[str, str]]:
     return [(loc_path(e["loc"]), e["msg"].removeprefix("Value error, ")) for e in exc.errors(include_url=False)]
 
 
@@ -67,7 +67,7 @@ def validate_object(header: str, data: dict[str, Any]) -> BaseModel:
     try:
         return HEADER_MODELS[header].model_validate(data)
     except ValidationError as exc:
-        found = _errors(header, exc)
+        found = _errors(exc)
         field, message = found[0]
         raise HeaderError(header, field, message, [format_error(header, f, m) for f, m in found]) from None
 

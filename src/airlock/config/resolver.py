@@ -16,7 +16,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from .defaults import ENDPOINT_TYPES, EndpointType, ServerInternals, effective_arch, preset
-from .headers import AgentArch, FsmConfig, PllmPrompt, PolicyCode, PolicyPresets, ResponseFormat, XConfig, XFeatures, XPolicy
+from .headers import (
+    AgentArch,
+    FsmConfig,
+    PllmPrompt,
+    PolicyCode,
+    PolicyPresets,
+    ResponseFormat,
+    XConfig,
+    XFeatures,
+    XPolicy,
+)
 from .merge import deep_merge
 from .parse import HeaderError, KeyConfigError, loc_path, parse_header
 

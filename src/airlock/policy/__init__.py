@@ -1,1 +1,49 @@
+"""``airlock.policy`` — the policy engine: SQRT (and Cedar) policies checked on every tool call.
 
+A pure library (no HTTP). The pipeline is parser → AST → compiler (names, types, RE2
+patterns) → closures, kept in separate modules so each can be tested and read on its own:
+
+* ``sqrt.lark`` / ``parser.py`` — grammar and lark→AST, with actionable syntax errors;
+* ``ast.py`` — the typed tree; ``compiler.py`` — type checks and closures;
+* ``evaluator.py`` — ``CompiledPolicy`` and the decision procedure (documented there);
+* ``decision.py`` — ``Decision``/``FiredRule``, what goes into ``policy_check_history``;
+* ``presets.py`` — internal presets and modes; ``cedar.py`` — Cedar via cedarpy;
+* ``cli.py`` — ``airlock policy check`` / ``airlock policy test``.
+
+Typical use by the interpreter, for each tool call::
+
+    policy = compile_policy(code, presets=presets_dict, fail_fast=True, mode="standard")
+    decision = policy.before_call(tool, args, session)      # session before + check
+    if decision.denied: stop with decision.message
+    ... run the tool ...
+    meta = policy.apply_result(tool, args, Tagged(value, initial_result_meta(args)), session)
+    policy.update_session(tool, "after", args, session, Tagged(value, meta))
+"""
+
+from .decision import DENIAL_HEADLINE, Decision, FiredRule, Verdict
+from .errors import ErrorItem, PolicyError
+from .evaluator import CompiledPolicy, compile_policy, initial_result_meta
+from .parser import parse
+from .presets import (
+    LLM_BLOCKED_TAG,
+    NON_EXECUTABLE_TAG,
+    BranchingMetaPolicy,
+    PolicyPresets,
+)
+
+__all__ = [
+    "BranchingMetaPolicy",
+    "CompiledPolicy",
+    "DENIAL_HEADLINE",
+    "Decision",
+    "ErrorItem",
+    "FiredRule",
+    "LLM_BLOCKED_TAG",
+    "NON_EXECUTABLE_TAG",
+    "PolicyError",
+    "PolicyPresets",
+    "Verdict",
+    "compile_policy",
+    "initial_result_meta",
+    "parse",
+]

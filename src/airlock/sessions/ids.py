@@ -1,6 +1,6 @@
 """Session ids and the tool-call ids that carry them.
 
-A tool-call id Airlock hands to a client is ``tc-<session-uuid>-<call-uuid>`` (75 chars), so a
+A tool-call id Airlock hands to a client is ``tc-<session-uuid>-<call-uuid>`` (76 chars), so a
 client that only echoes tool results back still leads us to its session: ``id[3:39]`` is the
 session. Upstream ids (``call_abc``, ``toolu_...``) are kept in the session's state and put back
 before the history is forwarded, so the provider sees its own ids.
