@@ -87,6 +87,13 @@ def keys_create(
             typer.echo(f"error: cannot read --policy {policy}: {exc}", err=True)
             raise typer.Exit(2)
         base.setdefault("policy", {})["codes"] = {"code": code, "language": "sqrt"}
+    from airlock.config import KeyConfigError, validate_key_base
+
+    try:
+        validate_key_base(base)  # a bad saved config would fail every request made with the key
+    except (KeyConfigError, ValueError) as exc:
+        typer.echo(f"error: invalid key configuration: {exc}", err=True)
+        raise typer.Exit(2)
     secret, record = mint_key(name, base)
 
     async def add(store):

@@ -88,14 +88,16 @@ class SingleLLM:
         return StreamReply(first_bytes, self._rest(call, rewriter, events), call.session.id)
 
     async def _rest(self, call: Call, rewriter: ResponseIdRewriter, events: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+        # Headers are sent by now: failures become the API's in-stream error event.
         try:
             async for event in events:
                 yield await self._relay(call, rewriter, event)
+            self._end_of_answer(call, rewriter)
+            await self._save(call)
         except UpstreamError as exc:
             yield stream_error_event(call.api, upstream_api_error(exc))
-            return
-        self._end_of_answer(call, rewriter)
-        await self._save(call)
+        except ApiError as exc:
+            yield stream_error_event(call.api, exc)
 
     async def _relay(self, call: Call, rewriter: ResponseIdRewriter, event: Any) -> bytes:
         if event.event == "ping":

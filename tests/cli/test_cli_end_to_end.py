@@ -1,0 +1,90 @@
+"""The operator path, as real processes: `airlock keys create`, `airlock serve`, an SDK request."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.fakes.llm_server import FakeLLM, Reply
+
+AIRLOCK = str(Path(sys.executable).with_name("airlock"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def env(tmp_path):
+    fake = FakeLLM().start()
+    values = {
+        **os.environ,
+        "AIRLOCK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "AIRLOCK_OPENAI_BASE_URL": f"{fake.base_url}/v1",
+        "OPENAI_API_KEY": "sk-operator-key",
+        "AIRLOCK_ALLOWED_MODELS": "fake-model",
+    }
+    yield values, fake
+    fake.stop()
+
+
+def run(args, env, stdin=None):
+    return subprocess.run([AIRLOCK, *args], env=env, capture_output=True, text=True, timeout=60, input=stdin)
+
+
+def test_keys_create_list_revoke(env):
+    values, _ = env
+    created = run(["keys", "create", "--name", "ops", "--arch", "single-llm"], values)
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip().splitlines()[-1]
+    assert secret.startswith("alk_") and len(secret) > 40
+    listed = run(["keys", "list"], values)
+    assert "ops" in listed.stdout and secret not in listed.stdout and "active" in listed.stdout
+    assert run(["keys", "create", "--name", "ops"], values).returncode == 1  # names are unique
+    bad_arch = run(["keys", "create", "--name", "x", "--arch", "triple-llm"], values)
+    assert bad_arch.returncode == 2 and "--arch" in bad_arch.stderr
+    assert run(["keys", "revoke", "ops"], values).returncode == 0
+    assert "revoked" in run(["keys", "list"], values).stdout
+    assert run(["keys", "revoke", "nobody"], values).returncode == 1
+    # the database never holds the secret
+    db = Path(values["AIRLOCK_DATABASE_URL"].split("///", 1)[1]).read_bytes()
+    assert secret.encode() not in db
+
+
+def test_serve_and_call_with_the_openai_sdk(env):
+    values, fake = env
+    secret = run(["keys", "create", "--name", "app"], values).stdout.strip().splitlines()[-1]
+    port = _free_port()
+    server = subprocess.Popen([AIRLOCK, "serve", "--port", str(port)], env=values,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/control/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stdout.read()
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.1)
+        fake.push(Reply(text="served by a real process"))
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/control/chat/openai/v1", api_key=secret)
+        answer = client.chat.completions.create(model="fake-model", messages=[{"role": "user", "content": "hi"}])
+        assert answer.choices[0].message.content == "served by a real process"
+        assert fake.last_request.headers["authorization"] == "Bearer sk-operator-key"
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=15)[0]
+    # Secrets never reach the log.
+    assert secret not in output and "sk-operator-key" not in output
