@@ -39,7 +39,7 @@ def starts_turn(api: Api, body: dict[str, Any]) -> bool:
 
 
 def upstream_api_error(exc: UpstreamError) -> ApiError:
-    return ApiError(exc.status, exc.message, exc.error_type)
+    return ApiError(exc.status, exc.message, exc.error_type, headers=exc.headers)
 
 
 class SingleLLM:

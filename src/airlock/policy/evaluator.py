@@ -331,7 +331,7 @@ def build_sqrt(sources: list[str], presets: PolicyPresets, mode: str, fail_fast:
         # the same let error reported at several use sites is one problem
         unique, seen = [], set()
         for e in errors:
-            key = (e.source_index, e.line, e.column, e.message)
+            key = (e.source_index, e.line, e.column, e.message.split(" (in let ")[0])
             if key not in seen:
                 seen.add(key)
                 unique.append(e)

@@ -1,0 +1,84 @@
+"""Policy check latency: SQRT (compiled closures) vs Cedar (cedarpy) on equivalent policies.
+
+For 1, 10 and 100 rules on one tool, each rule is "deny when the body carries tag tI and the
+recipient is outside corpI.com"; the measured call fires none of them, so every rule is
+evaluated (the worst case). Prints p50/p99 in microseconds for:
+
+* SQRT      — ``CompiledPolicy.check_call`` (the full Airlock path, Decision included)
+* Cedar     — ``compile_policy(..., language="cedar").check_call`` (same path via cedarpy)
+* cedarpy   — a bare ``cedarpy.is_authorized`` with a pre-parsed PolicySet (no Airlock work)
+
+Run: ``.venv/bin/python bench/policy.py``
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import cedarpy
+
+from airlock.meta import Meta, SessionMeta, StrSet, Tagged
+from airlock.policy import compile_policy
+from airlock.policy.cedar import cedar_context
+
+ITER = 5000
+
+
+def sqrt_policy(n: int) -> str:
+    rules = "\n".join(
+        f'    hard deny when body.tags overlaps {{"t{i}"}} and not (to.value in {{str like w"*@corp{i}.com"}});'
+        for i in range(n))
+    return f'tool "send_email" {{\n{rules}\n}}'
+
+
+def cedar_policy(n: int) -> str:
+    return "\n".join(
+        f'forbid (principal, action == Action::"send_email", resource) '
+        f'when {{ context.args.body.tags.contains("t{i}") }} '
+        f'unless {{ context.args.to.value like "*@corp{i}.com" }};'
+        for i in range(n))
+
+
+def measure(fn) -> tuple[float, float]:
+    for _ in range(500):
+        fn()
+    samples = []
+    for _ in range(ITER):
+        t = time.perf_counter_ns()
+        fn()
+        samples.append(time.perf_counter_ns() - t)
+    samples.sort()
+    return statistics.median(samples) / 1000, samples[int(len(samples) * 0.99)] / 1000
+
+
+def main() -> None:
+    args = {"to": Tagged("someone@example.com"), "body": Tagged("hello", Meta(tags=StrSet.of(["public"])))}
+    session = SessionMeta()
+    print(f"policy check latency, {ITER} calls each, microseconds (none of the rules fires)")
+    print(f"{'rules':>6} | {'SQRT p50':>9} {'p99':>8} | {'Cedar p50':>9} {'p99':>8} | {'cedarpy p50':>11} {'p99':>8} | speed-up")
+    for n in (1, 10, 100):
+        sq = compile_policy(sqrt_policy(n))
+        ce = compile_policy(cedar_policy(n), language="cedar")
+        assert sq.check_call("send_email", args, session).allowed
+        assert ce.check_call("send_email", args, session).allowed
+        ps = cedarpy.PolicySet.from_str(cedar_policy(n))
+        request = {"principal": 'Airlock::Agent::"agent"', "action": 'Action::"send_email"',
+                   "resource": 'Airlock::Tool::"send_email"', "context": cedar_context("send_email", args, session)}
+        s50, s99 = measure(lambda: sq.check_call("send_email", args, session))
+        c50, c99 = measure(lambda: ce.check_call("send_email", args, session))
+        r50, r99 = measure(lambda: cedarpy.is_authorized(request, ps, []))
+        print(f"{n:>6} | {s50:>9.1f} {s99:>8.1f} | {c50:>9.1f} {c99:>8.1f} | {r50:>11.1f} {r99:>8.1f} | "
+              f"{r50 / s50:>5.1f}x vs bare cedarpy")
+    t = time.perf_counter()
+    for i in range(200):
+        compile_policy(sqrt_policy(10) + f"\n// variant {i}")
+    print(f"compile (10 rules, uncached): {(time.perf_counter() - t) / 200 * 1000:.2f} ms")
+    t = time.perf_counter()
+    for _ in range(10000):
+        compile_policy(sqrt_policy(10))
+    print(f"compile (10 rules, cached):   {(time.perf_counter() - t) / 10000 * 1e6:.1f} us")
+
+
+if __name__ == "__main__":
+    main()
