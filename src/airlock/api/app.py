@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from airlock import __version__
-from airlock.api import control, utility
+from airlock.api import control, policy_gen, utility
 from airlock.api.auth import Authenticator
 from airlock.api.errors import ApiError, error_body
 from airlock.api.routing import Api, control_routes
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, store: Any = None) -> FastAPI:
         redoc_url=None,
     )
     _register_llm_routes(app)
+    policy_gen.register(app)
     app.include_router(utility.router)
     _register_error_handlers(app)
     return app

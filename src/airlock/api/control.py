@@ -46,7 +46,7 @@ async def handle(request: Request, route: Route) -> Response:
         )
     except HeaderError as exc:
         raise ApiError(400, str(exc), param=f"{exc.header}.{exc.field}" if exc.field else exc.header) from None
-    _check_model_allowed(services.settings, config, byok)
+    check_models_allowed(services.settings, [config.pllm_model, config.qllm_model], byok)
 
     try:
         session = await find_or_create(
@@ -72,14 +72,14 @@ async def _chain(reply: StreamReply):
         yield chunk
 
 
-def _check_model_allowed(settings, config, byok: str | None) -> None:
+def check_models_allowed(settings, models: list[str], byok: str | None) -> None:
     """Without BYOK the operator pays, so only allow-listed models may be used."""
     if byok:
         return
     allowed = settings.allowed_model_set()
     if allowed is None:
         return
-    for model in {config.pllm_model, config.qllm_model}:
+    for model in dict.fromkeys(models):
         if model not in allowed:
             raise ApiError(
                 400,

@@ -24,10 +24,11 @@ router = APIRouter()
 
 def route_listing() -> list[dict[str, str]]:
     rows = [{"method": "POST", "path": r.path, "description": r.description} for r in control_routes()]
+    from airlock.api.policy_gen import policy_gen_paths
+
     rows += [
-        {"method": "POST", "path": path, "description": f"Generate a SQRT policy ({who})"}
-        for path, who in [("/control/policy-gen/v1/generate", f"default provider: {POLICY_GEN_PROVIDERS[0]}")]
-        + [(f"/control/policy-gen/{p}/v1/generate", p) for p in POLICY_GEN_PROVIDERS]
+        {"method": "POST", "path": path, "description": f"Generate a SQRT policy with {provider}"}
+        for path, provider in policy_gen_paths()
     ]
     rows += [
         {"method": "POST", "path": "/control/v1/validate-headers", "description": "Validate X-Features/X-Policy/X-Config values"},
