@@ -10,11 +10,14 @@ Every server runs in its own process on 127.0.0.1, all pointed at one scripted f
   the fake's ``/v1``. LiteLLM lives in its own venv (``bench/.venv-litellm``, created on demand),
   never in the project's.
 
-Measured from this process with an ``httpx.AsyncClient`` (keep-alive):
+Measured from this process over keep-alive HTTP/1.1 connections parsed with httptools (a client
+that costs ~0.1 ms a request; httpx costs ~1 ms here, more than the overhead being measured):
 
 * latency: sequential requests (concurrency 1), p50/p99 per system, "added" = gateway − direct;
 * streaming (``stream: true``): time to the last byte, sequential, same statistics;
-* throughput: a fixed number of requests pushed at a fixed concurrency (8 and 32 by default).
+* throughput: a fixed number of requests pushed at a fixed concurrency (8 and 32 by default);
+* CPU: each server's own process-group CPU time per request (from /proc), and its load under
+  the throughput runs, to tell a CPU-bound gateway from one that waits (locks, pools).
 
 Systems are interleaved: each measurement is split into rounds and every round runs every system
 (order alternating ABC/CBA), so noise on a small machine hits all of them alike. Each system is
@@ -43,7 +46,9 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httptools
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
@@ -89,8 +94,8 @@ class Child:
     def tail(self, n: int = 15) -> str:
         with contextlib.suppress(OSError):
             lines = self.log.read_text(errors="replace").splitlines()
-            return "\n".join("    " + line for line in lines[-n:])
-        return ""
+            return "\n".join("    " + line for line in lines[-n:]) or "    (its log is empty)"
+        return "    (no log)"
 
     def stop(self) -> None:
         if self.proc.poll() is not None:
@@ -126,6 +131,25 @@ class Children:
         for child in reversed(self.items):
             with contextlib.suppress(Exception):
                 child.stop()
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def group_cpu(pgid: int | None) -> float:
+    """CPU seconds (user + system, all threads) used so far by the processes of group ``pgid``."""
+    if pgid is None:
+        return 0.0
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            if int(fields[2]) == pgid:  # field 5 (pgrp), counted after the ") "
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICK
 
 
 def free_port() -> int:
@@ -181,8 +205,7 @@ def ensure_litellm() -> Path:
     exe = LITELLM_VENV / "bin" / "litellm"
     if exe.exists():
         return exe
-    print(f"[setup] installing litellm[proxy] into {LITELLM_VENV.relative_to(REPO)} (first run only, ~1 min)...",
-          flush=True)
+    print(f"[setup] installing litellm[proxy] into {LITELLM_VENV} (first run only, ~1 min)...", flush=True)
     base_python = getattr(sys, "_base_executable", None) or sys.executable
     subprocess.run([base_python, "-m", "venv", str(LITELLM_VENV)], check=True, capture_output=True, timeout=300)
     pip = [str(LITELLM_VENV / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
@@ -235,51 +258,143 @@ async def wait_ready(client: httpx.AsyncClient, child: Child, url: str, timeout:
 # ---------------------------------------------------------------------------------------------
 
 
+class Conn(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection with httptools' C parser: a load generator that costs
+    ~0.1 ms per request, so the numbers are the servers' and not the client's (httpx spends
+    ~1.3 ms per request on this kind of machine, more than the overhead being measured)."""
+
+    def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future | None = None
+        self.body: list[bytes] = []
+        self.first_byte = 0.0
+        self.closed = False
+
+    # asyncio.Protocol
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(exc)
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        self._fail(exc or ConnectionError("connection closed by server"))
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self.body = []
+        self.first_byte = 0.0
+
+    def on_body(self, chunk: bytes) -> None:
+        if not self.first_byte:
+            self.first_byte = time.perf_counter()
+        self.body.append(chunk)
+
+    def on_message_complete(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result((self.parser.get_status_code(), b"".join(self.body)))
+        if not self.parser.should_keep_alive() and self.transport is not None:
+            self.transport.close()
+            self.closed = True
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc)
+
+    async def send(self, raw: bytes, timeout: float = 60.0) -> tuple[int, bytes]:
+        loop = asyncio.get_running_loop()
+        self.waiter = waiter = loop.create_future()
+        self.transport.write(raw)
+        timer = loop.call_later(timeout, self._fail, TimeoutError(f"no answer within {timeout:.0f} s"))
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+
+
 @dataclass
 class System:
     name: str
     url: str  # full chat-completions URL
     headers: dict[str, str]
     lat: list[float] = field(default_factory=list)  # seconds, sequential, non-streaming
-    ttlb: list[float] = field(default_factory=list)  # seconds, sequential, streaming
+    ttlb: list[float] = field(default_factory=list)  # seconds, sequential, streaming: last byte
+    ttfb: list[float] = field(default_factory=list)  # seconds, sequential, streaming: first body byte
     tput: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # conc -> [(n, elapsed)]
+    pgid: int | None = None  # the server's process group, for CPU accounting
+    cpu_lat: float = 0.0  # server CPU seconds during the sequential latency runs
+    cpu_tput: dict[int, float] = field(default_factory=dict)  # conc -> server CPU seconds
     errors: int = 0
     last_error: str = ""
+    pool: list[Conn] = field(default_factory=list)
+    raw: dict[bool, bytes] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        u = urlsplit(self.url)
+        self.host, self.port = u.hostname, u.port
+        for stream in (False, True):
+            body = chat_body(stream)
+            head = [f"POST {u.path} HTTP/1.1", f"Host: {u.netloc}", "Content-Type: application/json",
+                    f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in self.headers.items())]
+            self.raw[stream] = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+    async def conn(self, i: int) -> Conn:
+        while len(self.pool) <= i:
+            self.pool.append(None)  # type: ignore[arg-type]
+        c = self.pool[i]
+        if c is None or c.closed:
+            _, c = await asyncio.get_running_loop().create_connection(Conn, self.host, self.port)
+            c.transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.pool[i] = c
+        return c
+
+    def close(self) -> None:
+        for c in self.pool:
+            if c is not None and c.transport is not None:
+                c.transport.close()
 
 
-async def one(client: httpx.AsyncClient, s: System, body: bytes) -> float:
+async def one(s: System, stream: bool = False, slot: int = 0) -> float:
+    """One request on connection ``slot``; seconds to the last byte (streams also log first byte)."""
+    c = await s.conn(slot)
     t0 = time.perf_counter()
-    r = await client.post(s.url, content=body, headers=s.headers)
-    dt = time.perf_counter() - t0
-    if r.status_code != 200:
+    try:
+        status, data = await c.send(s.raw[stream])
+    except (OSError, TimeoutError, httptools.HttpParserError) as exc:
         s.errors += 1
-        s.last_error = f"{r.status_code} {r.text[:200]}"
+        s.last_error = repr(exc)
+        if c.transport is not None:
+            c.transport.close()
+        c.closed = True
+        return time.perf_counter() - t0
+    dt = time.perf_counter() - t0
+    if status != 200 or (stream and b"[DONE]" not in data):
+        s.errors += 1
+        s.last_error = f"{status} {data[:200]!r}"
+    if stream and c.first_byte:
+        s.ttfb.append(c.first_byte - t0)
     return dt
 
 
-async def one_stream(client: httpx.AsyncClient, s: System, body: bytes) -> float:
-    t0 = time.perf_counter()
-    async with client.stream("POST", s.url, content=body, headers=s.headers) as r:
-        data = b"".join([chunk async for chunk in r.aiter_raw()])
-    dt = time.perf_counter() - t0
-    if r.status_code != 200 or b"[DONE]" not in data:
-        s.errors += 1
-        s.last_error = f"stream {r.status_code} {data[:200]!r}"
-    return dt
-
-
-async def burst(client: httpx.AsyncClient, s: System, body: bytes, n: int, conc: int) -> float:
-    """``n`` requests by ``conc`` workers; wall-clock seconds."""
+async def burst(s: System, n: int, conc: int) -> float:
+    """``n`` requests by ``conc`` workers, each on its own keep-alive connection; wall-clock seconds."""
     left = n
+    for i in range(conc):
+        await s.conn(i)
 
-    async def worker() -> None:
+    async def worker(slot: int) -> None:
         nonlocal left
         while left > 0:
             left -= 1
-            await one(client, s, body)
+            await one(s, False, slot)
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(conc)))
+    await asyncio.gather(*(worker(i) for i in range(conc)))
     return time.perf_counter() - t0
 
 
@@ -295,55 +410,54 @@ def order(systems: list[System], rnd: int) -> list[System]:
     return systems if rnd % 2 == 0 else systems[::-1]
 
 
-async def check(client: httpx.AsyncClient, s: System) -> None:
-    r = await client.post(s.url, content=chat_body(False), headers=s.headers, timeout=60)
+async def check(s: System) -> None:
+    status, data = await (await s.conn(0)).send(s.raw[False])
     text = ""
     with contextlib.suppress(Exception):
-        text = r.json()["choices"][0]["message"]["content"]
-    if r.status_code != 200 or not text.startswith("echo:"):
-        raise RuntimeError(f"{s.name}: unexpected answer {r.status_code}: {r.text[:300]}")
+        text = json.loads(data)["choices"][0]["message"]["content"]
+    if status != 200 or not text.startswith("echo:"):
+        raise RuntimeError(f"{s.name}: unexpected answer {status}: {data[:300]!r}")
 
 
 async def measure(systems: list[System], args: argparse.Namespace) -> None:
-    limits = httpx.Limits(max_connections=max(args.concurrency) * len(systems) + 8,
-                          max_keepalive_connections=max(args.concurrency) * len(systems) + 8, keepalive_expiry=120)
-    async with httpx.AsyncClient(limits=limits, timeout=60, trust_env=False) as client:
-        plain, streamed = chat_body(False), chat_body(True)
+    print(f"[warm-up] {args.warmup} sequential (+ as many streamed) and {max(args.concurrency) * 4} concurrent "
+          "requests per system", flush=True)
+    for s in systems:
+        for _ in range(args.warmup):
+            await one(s)
+            if args.stream:
+                await one(s, True)
+        await burst(s, max(args.concurrency) * 4, max(args.concurrency))
+        s.errors, s.ttfb = 0, []
 
-        print(f"[warm-up] {args.warmup} sequential + {max(args.concurrency) * 4} concurrent requests per system",
-              flush=True)
-        for s in systems:
-            for _ in range(args.warmup):
-                await one(client, s, plain)
-                if args.stream:
-                    await one_stream(client, s, streamed)
-            await burst(client, s, plain, max(args.concurrency) * 4, max(args.concurrency))
-            s.errors = 0
-
-        gc.collect()
-        gc.freeze()
-        rounds = args.rounds
-        per = max(1, args.requests // rounds)
-        t0 = time.perf_counter()
-        print(f"[latency] {per * rounds} sequential requests per system, {rounds} interleaved rounds", flush=True)
+    gc.collect()
+    gc.freeze()
+    rounds = args.rounds
+    per = max(1, args.requests // rounds)
+    t0 = time.perf_counter()
+    print(f"[latency] {per * rounds} sequential requests per system, {rounds} interleaved rounds", flush=True)
+    for rnd in range(rounds):
+        for s in order(systems, rnd):
+            c0 = group_cpu(s.pgid)
+            for _ in range(per):
+                s.lat.append(await one(s))
+            s.cpu_lat += group_cpu(s.pgid) - c0
+    if args.stream:
+        print(f"[stream]  {per * rounds} sequential streamed requests per system", flush=True)
         for rnd in range(rounds):
             for s in order(systems, rnd):
                 for _ in range(per):
-                    s.lat.append(await one(client, s, plain))
-        if args.stream:
-            print(f"[stream]  {per * rounds} sequential streamed requests per system (time to last byte)", flush=True)
-            for rnd in range(rounds):
-                for s in order(systems, rnd):
-                    for _ in range(per):
-                        s.ttlb.append(await one_stream(client, s, streamed))
-        for conc in args.concurrency:
-            trounds = args.tput_rounds
-            tper = max(conc, args.requests // trounds)
-            print(f"[throughput] concurrency {conc}: {tper * trounds} requests per system, {trounds} rounds", flush=True)
-            for rnd in range(trounds):
-                for s in order(systems, rnd):
-                    s.tput.setdefault(conc, []).append((tper, await burst(client, s, plain, tper, conc)))
-        print(f"[done] measured in {time.perf_counter() - t0:.1f} s", flush=True)
+                    s.ttlb.append(await one(s, True))
+    for conc in args.concurrency:
+        trounds = args.tput_rounds
+        tper = max(conc, args.requests // trounds)
+        print(f"[throughput] concurrency {conc}: {tper * trounds} requests per system, {trounds} rounds", flush=True)
+        for rnd in range(trounds):
+            for s in order(systems, rnd):
+                c0 = group_cpu(s.pgid)
+                s.tput.setdefault(conc, []).append((tper, await burst(s, tper, conc)))
+                s.cpu_tput[conc] = s.cpu_tput.get(conc, 0.0) + group_cpu(s.pgid) - c0
+    print(f"[done] measured in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,13 +471,19 @@ def report(systems: list[System], args: argparse.Namespace, notes: list[str]) ->
     d50, d99 = pct(direct.lat, 50), pct(direct.lat, 99)
     concs = args.concurrency
     head = ["system", "p50 ms", "p99 ms", "added p50", "added p99", *[f"req/s @{c}" for c in concs], "errors"]
-    rows = []
+    rows, rows2 = [], []
     for s in systems:
         p50, p99 = pct(s.lat, 50), pct(s.lat, 99)
         added = ["—", "—"] if s is direct else [ms(p50 - d50), ms(p99 - d99)]
         rps = [f"{sum(n for n, _ in s.tput[c]) / sum(t for _, t in s.tput[c]):.0f}" for c in concs]
         rows.append([s.name, ms(p50), ms(p99), *added, *rps, str(s.errors)])
-    out = ["Non-streaming chat completions (latency: sequential; added = system − direct)", "", *table(head, rows)]
+        # /proc counts in clock ticks (10 ms): too short a window says nothing.
+        cpu = [f"{100 * s.cpu_tput[c] / sum(t for _, t in s.tput[c]):.0f}%" if sum(t for _, t in s.tput[c]) >= 1
+               else "—" for c in concs]
+        rows2.append([s.name, f"{1e3 * s.cpu_lat / len(s.lat):.2f}" if sum(s.lat) >= 1 else "—", *cpu])
+    out = ["Non-streaming chat completions (latency: sequential; added = system − direct)", "", *table(head, rows),
+           "", "Server process CPU (the system's own process group; direct = the fake upstream)", "",
+           *table(["system", "CPU ms/req (sequential)", *[f"CPU @{c} (100% = 1 core)" for c in concs]], rows2)]
 
     if args.stream:
         t50, t99 = pct(direct.ttlb, 50), pct(direct.ttlb, 99)
@@ -371,9 +491,9 @@ def report(systems: list[System], args: argparse.Namespace, notes: list[str]) ->
         for s in systems:
             p50, p99 = pct(s.ttlb, 50), pct(s.ttlb, 99)
             added = ["—", "—"] if s is direct else [ms(p50 - t50), ms(p99 - t99)]
-            rows.append([s.name, ms(p50), ms(p99), *added])
+            rows.append([s.name, ms(p50), ms(p99), *added, ms(pct(s.ttfb, 50))])
         out += ["", "Streaming chat completions, time to last byte (sequential)", "",
-                *table(["system", "p50 ms", "p99 ms", "added p50", "added p99"], rows)]
+                *table(["system", "p50 ms", "p99 ms", "added p50", "added p99", "first byte p50"], rows)]
 
     by = {s.name: s for s in systems}
     air = by.get("airlock")
@@ -431,55 +551,67 @@ async def amain(args: argparse.Namespace, children: Children, workdir: Path) -> 
     notes: list[str] = []
     t_start = time.perf_counter()
     fake, fake_url = start_fake(children)
-    systems = [System("direct", f"{fake_url}/v1/chat/completions", {"Authorization": f"Bearer {UPSTREAM_KEY}"})]
+    systems = [System("direct", f"{fake_url}/v1/chat/completions", {"Authorization": f"Bearer {UPSTREAM_KEY}"},
+                      pgid=fake.proc.pid)]
 
-    # LiteLLM boots slowly (~20 s), so start it first and let Airlock come up meanwhile.
+    # LiteLLM boots slowly (7-20 s), so start it first and let Airlock come up meanwhile.
     lite = None
     if not args.skip_litellm:
         try:
             lite = start_litellm(children, workdir, fake_url)
         except Exception as exc:  # noqa: BLE001 — report and go on without it
             notes.append(f"LiteLLM skipped: {exc}")
-    air, air_url, key = start_airlock(children, workdir, fake_url)
+    air = None
+    try:
+        air, air_url, key = start_airlock(children, workdir, fake_url)
+    except Exception as exc:  # noqa: BLE001 — report and go on without it
+        notes.append(f"Airlock skipped: {exc}")
 
     async with httpx.AsyncClient(trust_env=False) as probe:
-        await wait_ready(probe, air, f"{air_url}/control/health", 60)
-        systems.append(System("airlock", f"{air_url}/control/chat/openai/v1/chat/completions",
-                              {"Authorization": f"Bearer {key}", "X-Api-Key": UPSTREAM_KEY}))
+        if air is not None:
+            try:
+                await wait_ready(probe, air, f"{air_url}/control/health", 60)
+                systems.append(System("airlock", f"{air_url}/control/chat/openai/v1/chat/completions",
+                                      {"Authorization": f"Bearer {key}", "X-Api-Key": UPSTREAM_KEY},
+                                      pgid=air.proc.pid))
+            except Exception as exc:  # noqa: BLE001
+                notes.append(f"Airlock skipped: {exc}")
+                air.stop()
         if lite is not None:
             child, url, master = lite
             try:
                 await wait_ready(probe, child, f"{url}/health/liveliness", 180)
-                systems.append(System("litellm", f"{url}/v1/chat/completions", {"Authorization": f"Bearer {master}"}))
+                systems.append(System("litellm", f"{url}/v1/chat/completions", {"Authorization": f"Bearer {master}"},
+                                      pgid=child.proc.pid))
             except Exception as exc:  # noqa: BLE001
                 notes.append(f"LiteLLM skipped: {exc}")
                 child.stop()
         for s in list(systems):
             try:
-                await check(probe, s)
+                await check(s)
             except Exception as exc:  # noqa: BLE001
-                if s.name != "litellm":
+                if s.name == "direct":
                     raise
-                notes.append(f"LiteLLM skipped: {exc}")
+                notes.append(f"{'LiteLLM' if s.name == 'litellm' else 'Airlock'} skipped: {exc}")
                 systems.remove(s)
     print(f"[setup] servers ready in {time.perf_counter() - t_start:.1f} s: "
           + ", ".join(s.name for s in systems), flush=True)
     for n in notes:
         print(n, flush=True)
 
-    await measure(systems, args)
+    try:
+        await measure(systems, args)
+    finally:
+        for s in systems:
+            s.close()
     for s in systems:
         if s.errors:
             notes.append(f"{s.name}: {s.errors} failed requests, last: {s.last_error}")
-    try:
-        import uvloop  # noqa: F401
-        loop_name = "uvloop"
-    except ImportError:
-        loop_name = "asyncio"
+    loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]
     notes.append(
-        f"\nsetup: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, client httpx {httpx.__version__} "
-        f"({loop_name}) in the benchmark process; fake upstream, Airlock and LiteLLM each in its own process "
-        f"(1 worker), all on 127.0.0.1; request ~{len(chat_body(False))} B JSON; --requests {args.requests} "
+        f"\nsetup: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, client: keep-alive HTTP/1.1 "
+        f"connections with httptools on {loop_name} in the benchmark process; servers ({', '.join(x.name for x in systems)}) "
+        f"each in its own process (1 worker), all on 127.0.0.1; request ~{len(chat_body(False))} B JSON; --requests {args.requests} "
         f"--concurrency {','.join(map(str, args.concurrency))} --rounds {args.rounds}.")
     lite_ver = _litellm_version()
     if lite_ver and any(s.name == "litellm" for s in systems):

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re as _pyre
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
-from airlock.meta import NEUTRAL, Meta, SessionMeta, Tagged
+from airlock.meta import Meta, SessionMeta, Tagged
 
 from .compiler import Frame, compile_program, ensure_recursion_headroom
 from .errors import (
@@ -152,7 +153,9 @@ class RunOptions:
     limits: Limits = field(default_factory=Limits)
     # fsm tool-result options (X-Config)
     wrap_tool_result: bool = False
-    detect_tool_errors: str = "none"  # "none" | "regex" | "llm" (llm falls back to regex here)
+    # "none" | "regex" | "llm": with "llm" the caller runs its detector when the result arrives and
+    # passes is_error= to record_tool_result (so the verdict is recorded and replayed).
+    detect_tool_errors: str = "none"
     detect_tool_error_regex_pattern: str | None = None
     detect_tool_error_max_result_length: int | None = None
     strict_tool_result_parsing: bool = False
@@ -223,23 +226,48 @@ class ExecutionRecord:
         )
 
 
-@dataclass
-class Finished:
-    value: dict[str, Any]  # {"value": JSON, "meta": {...}}
-    history: list[dict[str, Any]]
-    namespace: dict[str, dict[str, Any]]
-    record: ExecutionRecord
-    session: SessionMeta
-    printed: list[str] = field(default_factory=list)
+class _LazyNamespace:
+    """Mixin: ``namespace`` is rendered from the final variables only when first asked for."""
+
+    _vars: Mapping[str, Value] | None
+    _budget: int
+    _ns: dict[str, dict[str, Any]] | None
+
+    @property
+    def namespace(self) -> dict[str, dict[str, Any]]:
+        if self._ns is None:
+            self._ns = namespace_snapshot(self._vars or {}, self._budget)
+        return self._ns
+
+
+class Finished(_LazyNamespace):
+    """The program ran to the end. ``value`` is ``{"value": JSON, "meta": {...}}``."""
+
     status = "finished"
+
+    def __init__(self, value: dict[str, Any], history: list[dict[str, Any]], vars: Mapping[str, Value],
+                 record: ExecutionRecord, session: SessionMeta, printed: list[str], budget: int) -> None:
+        self.value = value
+        self.history = history
+        self.record = record
+        self.session = session
+        self.printed = printed
+        self._vars = vars
+        self._budget = budget
+        self._ns = None
 
     @property
     def tagged(self) -> Tagged:
         return Tagged(self.value["value"], Meta.from_json(self.value["meta"]))
 
+    def __repr__(self) -> str:
+        return f"Finished(value={self.value!r})"
+
 
 @dataclass
 class Suspended:
+    """An external tool call must be answered by the client; resume with the returned record."""
+
     calls: list[PendingCall]
     record: ExecutionRecord
     history: list[dict[str, Any]]
@@ -248,15 +276,25 @@ class Suspended:
     status = "suspended"
 
 
-@dataclass
-class Failed:
-    error: InterpreterError
-    history: list[dict[str, Any]]
-    record: ExecutionRecord | None = None
-    namespace: dict[str, dict[str, Any]] = field(default_factory=dict)
-    session: SessionMeta | None = None
-    printed: list[str] = field(default_factory=list)
+class Failed(_LazyNamespace):
+    """The program stopped: ``error.code``/``message``/``line``/``col`` say why."""
+
     status = "failed"
+
+    def __init__(self, error: InterpreterError, history: list[dict[str, Any]], record: ExecutionRecord | None = None,
+                 vars: Mapping[str, Value] | None = None, session: SessionMeta | None = None,
+                 printed: list[str] | None = None, budget: int = 2_000_000) -> None:
+        self.error = error
+        self.history = history
+        self.record = record
+        self.session = session
+        self.printed = printed or []
+        self._vars = vars
+        self._budget = budget
+        self._ns = None
+
+    def __repr__(self) -> str:
+        return f"Failed(error={self.error.to_json()!r})"
 
 
 Outcome = Finished | Suspended | Failed
@@ -278,6 +316,15 @@ def _tool_values(tools: Mapping[str, ToolSpec | Mapping[str, Any]] | None,
     for name, fn in (internal or {}).items():
         it = fn if isinstance(fn, InternalTool) else InternalTool.from_callable(name, fn)
         out[name] = Value(ToolFn(name, None, it))
+    # Tools whose names are not identifiers ("get-weather") are also callable by a sanitised
+    # alias ("get_weather"); the call still goes out under the real name.
+    for name in list(out):
+        if not name.isidentifier():
+            alias = _pyre.sub(r"\W", "_", name)
+            if alias and alias[0].isdigit():
+                alias = "_" + alias
+            if alias.isidentifier() and alias not in out:
+                out[alias] = out[name]
     return out
 
 
@@ -349,6 +396,7 @@ def run(
             )
     except Suspend as s:
         counters["steps_last_run"] = m.steps
+        counters["events"] = len(events)
         calls = [PendingCall(c["index"], c["tool"], c["args"]) for c in s.calls]
         return Suspended(calls, new_record([c.to_json() for c in calls]), history, session, m.printed)
     except ProgRaise as e:
@@ -365,25 +413,24 @@ def run(
     except MemoryError:
         err = ResourceLimitExceeded("out of memory", limit="max_memory_mb")
         return _failed(err, m, fr, new_record([]), session)
+    except Exception as e:  # noqa: BLE001 - a host-side failure must not escape as an exception
+        err = InterpreterError(f"internal error: {type(e).__name__}: {e}", code="internal_error")
+        return _failed(err, m, fr, new_record([]), session)
     counters["steps_last_run"] = m.steps
+    counters["events"] = len(events)
     final = fr.vars.get(options.final_var)
     if final is None:
         final = Value(None)
     budget = options.limits.max_walk_nodes
     try:
         value = {"value": to_json_value(final, budget), "meta": deep_meta(final, budget).to_json()}
-        ns = namespace_snapshot(fr.vars, budget)
     except InterpreterError as e:
         return _failed(e, m, fr, new_record([]), session)
-    return Finished(value, history, ns, new_record([]), session, m.printed)
+    return Finished(value, history, fr.vars, new_record([]), session, m.printed, budget)
 
 
 def _failed(err: InterpreterError, m: Machine, fr: Frame, rec: ExecutionRecord, session: SessionMeta) -> Failed:
-    try:
-        ns = namespace_snapshot(fr.vars, m.lim.max_walk_nodes)
-    except Exception:  # noqa: BLE001 - the snapshot is best effort on failure
-        ns = {}
-    return Failed(err, m.history, rec, ns, session, m.printed)
+    return Failed(err, m.history, rec, fr.vars, session, m.printed, m.lim.max_walk_nodes)
 
 
 def record_tool_result(record: ExecutionRecord, index: int, raw_result: Any, *, is_error: bool = False) -> ExecutionRecord:

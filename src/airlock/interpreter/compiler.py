@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import sys
+import warnings
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -38,7 +39,6 @@ from .runtime import (
     ExcType,
     FieldInfo,
     ModelClass,
-    TypeMarker,
     TypingMarker,
     binop,
     chk_coll,
@@ -113,6 +113,7 @@ def lookup(fr: Frame, name: str) -> Value:
 
 BUILTIN_VALUES = {k: Value(v) for k, v in BUILTINS.items()}
 BUILTIN_VALUES["BaseModel"] = Value(BASE_MODEL)
+BUILTIN_VALUES["Field"] = Value(MODULES["pydantic"].attrs["Field"])
 
 
 class UserFunction:
@@ -273,7 +274,9 @@ class Program:
 @lru_cache(maxsize=256)
 def compile_program(text: str) -> Program:
     try:
-        tree = ast.parse(text, mode="exec")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings about model output are not ours to log
+            tree = ast.parse(text, mode="exec")
     except SyntaxError as e:
         raise ProgramSyntaxError(f"invalid syntax: {e.msg}", line=e.lineno, col=e.offset) from None
     except (RecursionError, MemoryError, ValueError) as e:
@@ -299,21 +302,38 @@ class Compiler:
 
     # -- blocks and statements -------------------------------------------------------------------
     def block(self, stmts: list[ast.stmt], top: bool = False) -> Callable:
-        if top:
-            # Collect global/nonlocal declarations first (they apply to the whole function body).
-            pass
-        fns = tuple(self.stmt(s) for s in stmts)
-        if not fns:
+        """A block: runs statements in order, counting steps and locating errors."""
+        if not stmts:
             return _empty_block
-        if len(fns) == 1:
-            return fns[0]
+        fns = tuple(self.stmt(s) for s in stmts)
+        locs = tuple((s.lineno, s.col_offset) for s in stmts)
+        n = len(fns)
 
         def run_block(fr: Frame):
-            for f in fns:
-                r = f(fr)
-                if r is not None:
-                    return r
-            return None
+            it = fr.it
+            i = 0
+            try:
+                while i < n:
+                    it.steps += 1
+                    if it.steps >= it.next_check:
+                        it.periodic(*locs[i])
+                    r = fns[i](fr)
+                    if r is not None:
+                        return r
+                    i += 1
+                return None
+            except ProgRaise as e:
+                if e.exc.line is None:
+                    e.exc.line, e.exc.col = locs[i]
+                raise
+            except InterpreterError as e:
+                e.at(*locs[i])
+                raise
+            except CONVERTIBLE as e:
+                pe = from_python_exc(e)
+                pe.exc.meta = it.ctx
+                pe.exc.line, pe.exc.col = locs[i]
+                raise pe from None
 
         return run_block
 
@@ -323,33 +343,7 @@ class Compiler:
             raise UnsupportedFeature(
                 f"statement '{type(node).__name__}' is not supported", line=node.lineno, col=node.col_offset
             )
-        inner = meth(node)
-        line = node.lineno
-        col = node.col_offset
-
-        def st(fr: Frame):
-            it = fr.it
-            it.steps += 1
-            if it.steps >= it.next_check:
-                it.periodic(line, col)
-            try:
-                return inner(fr)
-            except ProgRaise as e:
-                if e.exc.line is None:
-                    e.exc.line = line
-                    e.exc.col = col
-                raise
-            except InterpreterError as e:
-                e.at(line, col)
-                raise
-            except CONVERTIBLE as e:
-                pe = from_python_exc(e)
-                pe.exc.meta = it.ctx
-                pe.exc.line = line
-                pe.exc.col = col
-                raise pe from None
-
-        return st
+        return meth(node)
 
     def s_Pass(self, node):
         return _empty_block
@@ -787,6 +781,10 @@ class Compiler:
         fields = []
         for s in node.body:
             if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name):
+                if s.target.id.startswith("model_"):
+                    raise SecurityViolation(
+                        f"field name '{s.target.id}' is reserved", line=s.lineno, col=s.col_offset
+                    )
                 fields.append((s.target.id, s.annotation, self.expr(s.value) if s.value is not None else None))
             elif isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)):
                 continue
@@ -975,15 +973,14 @@ class Compiler:
 
     def e_Name(self, node):
         name = node.id
-        if name == "final_return_value" or True:
 
-            def load(fr):
-                v = fr.vars.get(name)
-                if v is not None:
-                    return v
-                return lookup(fr, name)
+        def load(fr):
+            v = fr.vars.get(name)
+            if v is not None:
+                return v
+            return lookup(fr, name)
 
-            return load
+        return load
 
     def e_BinOp(self, node):
         op = _BINOPS[type(node.op)]
@@ -1128,7 +1125,18 @@ class Compiler:
         key = self.expr(node.slice)
 
         def ev(fr):
-            return getitem(fr.it, obj(fr), key(fr))
+            c = obj(fr)
+            k = key(fr)
+            d = c.v
+            if type(d) is dict:
+                e = d.get(k)
+                if e is not None:
+                    em = e.m
+                    cm = c.m
+                    km = k.m
+                    if (cm is em or cm is NEUTRAL) and (km is NEUTRAL or km is em):
+                        return e
+            return getitem(fr.it, c, k)
 
         return ev
 
@@ -1346,6 +1354,12 @@ class Compiler:
                 except InterpreterError as e:
                     e.at(line, col)
                     raise
+                except ProgRaise as e:
+                    if e.exc.line is None:
+                        e.exc.line, e.exc.col = line, col
+                    raise
+                except CONVERTIBLE as e:
+                    raise _located(e, it, line, col) from None
 
             return call_method
         func = self.expr(node.func)
@@ -1359,6 +1373,12 @@ class Compiler:
             except InterpreterError as e:
                 e.at(line, col)
                 raise
+            except ProgRaise as e:
+                if e.exc.line is None:
+                    e.exc.line, e.exc.col = line, col
+                raise
+            except CONVERTIBLE as e:
+                raise _located(e, it, line, col) from None
 
         return call
 
@@ -1478,6 +1498,13 @@ def _names_of(t: ast.AST) -> set[str]:
     return out
 
 
+def _located(e: BaseException, it: Any, line: int, col: int) -> ProgRaise:
+    pe = from_python_exc(e)
+    pe.exc.meta = it.ctx
+    pe.exc.line, pe.exc.col = line, col
+    return pe
+
+
 def _empty_block(fr):
     return None
 
@@ -1501,3 +1528,8 @@ def _aug(it, op: str, a: Value, b: Value) -> Value:
 def ensure_recursion_headroom(needed: int = 6000) -> None:
     if sys.getrecursionlimit() < needed:
         sys.setrecursionlimit(needed)
+
+
+# Interpreting nested programs needs more Python frames than the default limit of 1000; raise
+# it once at import (never lowered), not in the middle of someone else's code.
+ensure_recursion_headroom()

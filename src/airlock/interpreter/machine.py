@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from airlock.meta import NEUTRAL, Meta, SessionMeta, StrSet, Tagged
 
-from .compiler import BREAK, CONTINUE, RETURN, Frame, UserFunction
+from .compiler import RETURN, Frame, UserFunction
 from .errors import (
     ControlFlowDenied,
     InterpreterError,
@@ -228,8 +228,6 @@ class Machine:
             r = fn.body(fr)
             if r == RETURN:
                 return fr.ret
-            if r == BREAK or r == CONTINUE:
-                raise perr("SyntaxError" if "SyntaxError" in EXC else "RuntimeError", "'break' outside loop")
             return NONE
         finally:
             self.depth -= 1
@@ -349,9 +347,9 @@ class Machine:
             tags.append(f"__tool/{name}")
         if tags:
             base = mm(base, Meta(tags=StrSet.of(tags)))
-        result = self._result_value(tf, raw, is_error, base, tagged, schema_arg)
+        result, rtagged = self._result_value(tf, raw, is_error, base, tagged, schema_arg)
         if upd is not None:
-            upd(name, "after", tagged, self.session, Tagged(to_json_value(result, budget), deep_meta(result, budget)))
+            upd(name, "after", tagged, self.session, rtagged)
         return result
 
     def _run_internal(self, tf: ToolFn, args_json: dict[str, Any]) -> tuple[Any, bool]:
@@ -368,7 +366,7 @@ class Machine:
         return out, False
 
     def _result_value(self, tf: ToolFn, raw: Any, is_error: bool, base: Meta, tagged: dict[str, Tagged],
-                      schema_arg: dict[str, ModelClass]) -> Value:
+                      schema_arg: dict[str, ModelClass]) -> tuple[Value, Tagged]:
         opts = self.options
         value = raw
         error: str | None = "" if is_error else None
@@ -380,7 +378,7 @@ class Machine:
                         error = f"exit code {code}: {result_text(value)}"
                     elif isinstance(value, str):
                         value = f"[exit code {code}]\n{value}"
-            if error is None and opts.detect_tool_errors in ("regex", "llm"):
+            if error is None and opts.detect_tool_errors == "regex":
                 if looks_like_error(result_text(value), opts.detect_tool_error_regex_pattern,
                                     opts.detect_tool_error_max_result_length):
                     error = ""
@@ -394,7 +392,7 @@ class Machine:
             text = error or result_text(value)
             meta = self._final_meta(tf, base, text, tagged)
             if opts.wrap_tool_result:
-                return Value(ResultObj(False, Value(text, meta)), meta)
+                return Value(ResultObj(False, Value(text, meta)), meta), Tagged(text, meta)
             raise ProgRaise(ExcObj(EXC["ToolCallError"], [Value(f"{tf.name}: {text}", meta)], meta))
 
         meta = base
@@ -419,8 +417,8 @@ class Machine:
         else:
             result = wrap_json(value, meta)
         if opts.wrap_tool_result:
-            return Value(ResultObj(True, result), meta)
-        return result
+            return Value(ResultObj(True, result), meta), Tagged(value, meta)
+        return result, Tagged(value, meta)
 
     def _final_meta(self, tf: ToolFn, meta: Meta, value: Any, tagged: dict[str, Tagged]) -> Meta:
         apply = getattr(self.policy, "apply_result", None)

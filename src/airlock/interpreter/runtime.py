@@ -65,6 +65,8 @@ class ExcObj:
         if not self.args:
             return ""
         if len(self.args) == 1:
+            if self.type.name == "KeyError":
+                return repr(self.args[0].v)
             return plain_str(self.args[0].v)
         return repr(tuple(a.v for a in self.args))
 
@@ -130,13 +132,11 @@ def from_python_exc(e: BaseException) -> ProgRaise:
     else:
         t = EXC["Exception"]
     if isinstance(e, KeyError) and e.args:
-        msg = repr(e.args[0].v if isinstance(e.args[0], Value) else e.args[0])
-    else:
-        msg = str(e)
-    return ProgRaise(ExcObj(t, [Value(msg)]))
+        return ProgRaise(ExcObj(t, [Value(e.args[0].v if isinstance(e.args[0], Value) else e.args[0])]))
+    return ProgRaise(ExcObj(t, [Value(str(e))]))
 
 
-CONVERTIBLE = (TypeError, ValueError, LookupError, ArithmeticError, AttributeError, re2.error)
+CONVERTIBLE = (TypeError, ValueError, LookupError, ArithmeticError, AttributeError, re2.error, OSError)
 
 # ================================================================================================
 # Callables
@@ -388,7 +388,7 @@ def iter_values(it, val: Value):
         raise perr("TypeError", f"'{type_name(v)}' object is not iterable")
     if cm is NEUTRAL:
         return list(src)
-    return [e if mm(e.m, cm) is e.m else Value(e.v, mm(e.m, cm)) for e in src]
+    return [e if e.m is cm else Value(e.v, mm(e.m, cm)) for e in src]
 
 
 def _iter_range(it, r: range, m: Meta):
@@ -867,14 +867,46 @@ def instantiate(it, cls: ModelClass, args: list[Value], kwargs: dict[str, Value]
         sub = f"{path}.{name}" if path else name
         if name in kwargs:
             fields[name] = validate(it, spec, kwargs[name], sub)
+            if info.extra:
+                _check_constraints(it, info.extra, fields[name].v, sub)
         elif info.default is not _MISSING:
-            fields[name] = info.default
+            d = info.default
+            t = type(d.v)
+            # Like pydantic, every instance gets its own copy of a mutable default.
+            if t is list:
+                d = Value(list(d.v), d.m)
+            elif t is dict:
+                d = Value(dict(d.v), d.m)
+            elif t is SetV:
+                d = Value(d.v.copy(), d.m)
+            fields[name] = d
         elif info.default_factory is not None:
             fields[name] = it.call(info.default_factory, [], {})
         else:
             raise _verr(sub, "Field required")
         m = mm(m, fields[name].m)
     return Value(ModelInstance(cls, fields), NEUTRAL)
+
+
+def _check_constraints(it, extra: dict, v: Any, path: str) -> None:
+    """``Field(min_length=, max_length=, ge=, gt=, le=, lt=, pattern=)`` on a validated value."""
+    if v is None:
+        return
+    if type(v) in (str, list, tuple, dict, SetV):
+        n = len(v)
+        if "min_length" in extra and type(extra["min_length"]) is int and n < extra["min_length"]:
+            raise _verr(path, f"should have at least {extra['min_length']} items/characters")
+        if "max_length" in extra and type(extra["max_length"]) is int and n > extra["max_length"]:
+            raise _verr(path, f"should have at most {extra['max_length']} items/characters")
+    if type(v) in (int, float):
+        for key, ok in (("ge", operator.ge), ("gt", operator.gt), ("le", operator.le), ("lt", operator.lt)):
+            bound = extra.get(key)
+            if type(bound) in (int, float) and not ok(v, bound):
+                raise _verr(path, f"Input should be {key} {bound}")
+    pat = extra.get("pattern")
+    if type(v) is str and type(pat) is str:
+        if re_op(it, re_compile(it, Value(pat)), "search", [Value(v)], {}).v is None:
+            raise _verr(path, f"String should match pattern {pat!r}")
 
 
 def model_dump(it, inst: ModelInstance) -> Value:
@@ -1138,19 +1170,21 @@ def re_op(it, pat: RePattern, op: str, args: list[Value], kwargs: dict[str, Valu
     raise perr("AttributeError", f"'re.Pattern' object has no attribute '{op}'")
 
 
-def _re_module_fn(op: str, has_repl: bool = False):
+# Positional layout of the module-level functions: (number of arguments before ``flags``).
+_RE_ARITY = {"search": 2, "match": 2, "fullmatch": 2, "findall": 2, "finditer": 2, "split": 3, "sub": 4, "subn": 4}
+
+
+def _re_module_fn(op: str):
+    arity = _RE_ARITY[op]
+
     def fn(it, args, kwargs):
         if not args:
             raise perr("TypeError", f"re.{op}() missing pattern")
-        nfixed = 3 if has_repl else 2
-        pat = re_compile(it, args[0], _flags(args, kwargs, nfixed + (1 if has_repl else 0) if op in ("sub", "subn") else nfixed))
+        if len(args) > arity + 1:
+            raise perr("TypeError", f"re.{op}() takes at most {arity + 1} arguments")
+        pat = re_compile(it, args[0], _flags(args, kwargs, arity))
         kw = {k: v for k, v in kwargs.items() if k != "flags"}
-        rest = list(args[1:])
-        if op in ("sub", "subn") and len(rest) > 3:
-            rest = rest[:3]
-        elif op not in ("sub", "subn", "split") and len(rest) > 1:
-            rest = rest[:1]
-        return re_op(it, pat, op, rest, kw)
+        return re_op(it, pat, op, list(args[1:arity]), kw)
 
     return fn
 
@@ -1675,7 +1709,7 @@ MODULES: dict[str, SafeModule] = {
     "re": _mod(
         "re",
         {
-            **{op: BuiltinFn(op, _re_module_fn(op, op in ("sub", "subn"))) for op in (
+            **{op: BuiltinFn(op, _re_module_fn(op)) for op in (
                 "search", "match", "fullmatch", "findall", "finditer", "split", "sub", "subn")},
             "compile": BuiltinFn("compile", _re_compile_fn),
             "escape": BuiltinFn("escape", _re_escape),
@@ -1885,13 +1919,7 @@ def contains(it, container: Value, item: Value) -> tuple[bool, Meta]:
             hash(item)
         except TypeError:
             raise perr("TypeError", f"unhashable type: '{type_name(item.v)}'") from None
-        if item in d:
-            for k in d.keys():
-                if k == item:
-                    m = mm(m, k.m)
-                    break
-            return True, m
-        return False, m
+        return item in d, m
     if t is list or t is tuple:
         it.count_steps(len(c))
         for e in c:
@@ -1932,8 +1960,13 @@ def getitem(it, cont: Value, key: Value) -> Value:
             raise ProgRaise(ExcObj(EXC["KeyError"], [key], mm(cont.m, key.m))) from None
         except TypeError:
             raise perr("TypeError", f"unhashable type: '{type_name(k)}'") from None
-        m = mm(mm(e.m, cont.m), key.m)
-        return e if m is e.m else Value(e.v, m)
+        em = e.m
+        cm = cont.m
+        km = key.m
+        if (cm is em or cm is NEUTRAL) and (km is NEUTRAL or km is em):
+            return e
+        m = mm(mm(em, cm), km)
+        return e if m is em else Value(e.v, m)
     if t is list or t is tuple or t is str or t is range:
         if type(k) is int or type(k) is bool:
             try:
