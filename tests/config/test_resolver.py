@@ -201,3 +201,14 @@ def test_validate_key_base_strips_nulls():
         "config": {"fsm": {"max_n_turns": 3}}
     }
     assert validate_key_base(None) == {} and validate_key_base({}) == {}
+
+
+def test_regex_fields_must_be_re2_patterns():
+    import pytest as _pytest
+
+    from airlock.config import HeaderError, resolve
+
+    with _pytest.raises(HeaderError) as err:
+        resolve("chat", key_base=None, x_features=None, x_policy=None,
+                x_config='{"fsm": {"detect_tool_error_regex_pattern": "(?=error)x"}}', model="m", byok_key=None)
+    assert "fsm.detect_tool_error_regex_pattern" in str(err.value) and "RE2" in str(err.value)

@@ -13,8 +13,10 @@ import json
 from typing import Any, AsyncIterator
 
 from airlock.agent.call import Call, JsonReply, StreamReply
+from airlock.agent.guard import PolicyConfigError, enforce, session_policy
 from airlock.agent.tool_ids import ResponseIdRewriter, UnknownToolCallId, restore_upstream_ids
 from airlock.api.errors import ApiError, stream_error_event
+from airlock.meta import SessionMeta
 from airlock.providers.registry import ApiFormat as Api
 from airlock.providers import UpstreamClient, UpstreamError
 from airlock.sessions.records import SessionRecord
@@ -63,14 +65,27 @@ class SingleLLM:
                 raise ApiError(400, f"Session {session.id} reached max_n_turns={max_turns}; start a new session.", param="X-Session-ID")
             state["turns"] = state.get("turns", 0) + 1
         state["api"] = call.api.value
+        try:
+            policy = session_policy(call.config)
+        except PolicyConfigError as exc:
+            raise ApiError(400, f"X-Policy: codes: {exc}", param="X-Policy.codes") from None
         rewriter = ResponseIdRewriter(call.api, session.id, id_map)
-        if call.stream:
+        if call.stream and policy is None:
             return await self._stream(call, rewriter)
+        if call.stream:
+            raise ApiError(
+                400, "Streaming is not available in single-LLM mode when a policy is set: tool calls must be "
+                "checked whole before the client sees them. Send stream=false.", param="stream")
         try:
             result = await self.upstream.request(call.provider, call.api, body, api_key=call.byok_key)
         except UpstreamError as exc:
             raise upstream_api_error(exc) from exc
         answer = result.json
+        if policy is not None:
+            session_meta = SessionMeta.from_json(state.get("session_meta"))
+            history = enforce(call.api, answer, policy, session_meta)
+            state["session_meta"] = session_meta.to_json()
+            state["policy_check_history"] = (state.get("policy_check_history", []) + history)[-100:]
         rewriter.rewrite(answer)
         self._end_of_answer(call, rewriter)
         await self._save(call)

@@ -17,7 +17,7 @@ configuration cannot be changed by the code that consumes it.
 
 from __future__ import annotations
 
-import re
+import re2
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_serializer, field_validator
@@ -137,9 +137,11 @@ class XPolicy(_Model):
 
 def _check_regex(pattern: str) -> str:
     try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression: {exc}") from None
+        re2.compile(pattern)
+    except re2.error as exc:
+        # Tool results are untrusted text, so patterns run on RE2 (linear time); reject what it can't run.
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"invalid regular expression for RE2: {reason}") from None
     return pattern
 
 

@@ -1,0 +1,103 @@
+"""Policies on the tool calls a single LLM emits: checked before the client sees them.
+
+Single-LLM mode has no interpreter, so arguments carry no data-flow metadata; what the policy
+can see is each argument's value and the session metadata (``@session.*``), which persists in
+the session state between requests. A denied call (hard or soft) is removed from the answer;
+if none is left, the answer becomes a plain assistant message explaining the denial, so a
+denied call never reaches the client and the client's loop ends cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airlock.meta import SessionMeta, Tagged
+from airlock.policy import CompiledPolicy, PolicyError, compile_policy
+from airlock.providers.registry import ApiFormat
+
+
+class PolicyConfigError(Exception):
+    """The request's policy does not compile (a 400 naming X-Policy)."""
+
+
+def session_policy(config: Any) -> CompiledPolicy | None:
+    """The compiled policy of a resolved config, or None when it has no code (nothing to check)."""
+    codes = config.codes
+    if not codes.code.strip():
+        return None
+    try:
+        return compile_policy(
+            codes.code,
+            language=codes.language,
+            presets=config.presets.model_dump(),
+            fail_fast=config.policy.fail_fast,
+            mode=config.policy.mode,
+        )
+    except PolicyError as exc:
+        raise PolicyConfigError(str(exc)) from None
+
+
+def _calls(api: ApiFormat, answer: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
+    """The tool calls in a response and the list holding them (to filter in place)."""
+    if api == ApiFormat.CHAT_COMPLETIONS:
+        message = ((answer.get("choices") or [{}])[0]).get("message") or {}
+        holder = message.get("tool_calls") or []
+        return holder, holder
+    if api == ApiFormat.MESSAGES:
+        holder = answer.get("content") or []
+        return [b for b in holder if b.get("type") == "tool_use"], holder
+    holder = answer.get("output") or []
+    return [i for i in holder if i.get("type") == "function_call"], holder
+
+
+def _name_and_args(api: ApiFormat, call: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    if api == ApiFormat.CHAT_COMPLETIONS:
+        fn = call.get("function") or {}
+        name, raw = fn.get("name", ""), fn.get("arguments") or "{}"
+    elif api == ApiFormat.MESSAGES:
+        return call.get("name", ""), dict(call.get("input") or {})
+    else:
+        name, raw = call.get("name", ""), call.get("arguments") or "{}"
+    try:
+        args = json.loads(raw)
+    except ValueError:
+        args = {}
+    return name, args if isinstance(args, dict) else {"arguments": args}
+
+
+def enforce(api: ApiFormat, answer: dict[str, Any], policy: CompiledPolicy, session: SessionMeta) -> list[dict[str, Any]]:
+    """Check every tool call in ``answer``; remove denied ones in place. Returns the decisions."""
+    calls, holder = _calls(api, answer)
+    history: list[dict[str, Any]] = []
+    denied: list[tuple[dict[str, Any], str]] = []
+    for call in calls:
+        name, args = _name_and_args(api, call)
+        decision = policy.before_call(name, {k: Tagged(v) for k, v in args.items()}, session)
+        history.append({"tool": name, **decision.to_json()})
+        if decision.verdict != "allowed":
+            denied.append((call, decision.message))
+    if not denied:
+        return history
+    for call, _ in denied:
+        holder.remove(call)
+    explanation = "\n".join(message for _, message in denied)
+    if not _calls(api, answer)[0]:
+        _replace_with_text(api, answer, explanation)
+    return history
+
+
+def _replace_with_text(api: ApiFormat, answer: dict[str, Any], text: str) -> None:
+    if api == ApiFormat.CHAT_COMPLETIONS:
+        choice = answer["choices"][0]
+        choice["message"].pop("tool_calls", None)
+        choice["message"]["content"] = text
+        choice["finish_reason"] = "stop"
+    elif api == ApiFormat.MESSAGES:
+        answer["content"] = [b for b in answer.get("content") or [] if b.get("type") == "text"] + [{"type": "text", "text": text}]
+        answer["stop_reason"] = "end_turn"
+    else:
+        answer.setdefault("output", []).append({
+            "type": "message", "id": "msg_policy_denial", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        })
