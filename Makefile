@@ -21,7 +21,6 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python bench/policy.py
 	$(BIN)/python bench/interpreter.py
 	$(BIN)/python bench/gateway.py

@@ -12,7 +12,7 @@ import uvicorn
 
 from airlock.api.app import create_app
 from airlock.keys import mint_key
-from airlock.sessions.sql import SqlStore
+from airlock.sessions.store import store_from_url
 from airlock.settings import Settings
 
 
@@ -66,7 +66,7 @@ class LiveAirlock:
         """Mint keys straight into the database before (or while) the server runs."""
 
         async def add():
-            store = SqlStore(self.settings.database_url)
+            store = store_from_url(self.settings.database_url)
             await store.start()
             try:
                 for name, base in specs.items():

@@ -33,11 +33,12 @@ def airlock(fake_llm_server, tmp_path_factory):  # noqa: F811
     )
     live.add_keys(KEYS)
     live.start()
-    from airlock.sessions.sql import SqlStore
     import asyncio
 
+    from airlock.sessions.store import store_from_url
+
     async def revoke():
-        store = SqlStore(live.settings.database_url)
+        store = store_from_url(live.settings.database_url)
         await store.start()
         await store.revoke_key("revoked")
         await store.close()

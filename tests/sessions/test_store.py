@@ -12,17 +12,18 @@ from tests.conftest import fresh_pg_database
 from airlock.keys import hash_key, mint_key
 from airlock.sessions.records import SessionRecord
 from airlock.sessions.sql import SqlStore
+from airlock.sessions.sqlite import SqliteStore
 from airlock.sessions.store import SessionConflict
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite-direct", "sqlite-sqlalchemy", "postgresql"])
 async def store(request, tmp_path):
     async with AsyncExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
-        else:
+        if request.param == "postgresql":
             url = await stack.enter_async_context(fresh_pg_database())
-        s = SqlStore(url)
+        else:
+            url = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
+        s = SqliteStore(url) if request.param == "sqlite-direct" else SqlStore(url)
         await s.start()
         stack.push_async_callback(s.close)
         yield s

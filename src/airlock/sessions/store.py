@@ -37,7 +37,11 @@ class Store(Protocol):
 
 
 def store_from_url(url: str) -> Store:
-    """Pick the backend for a database URL."""
+    """Pick the backend for a database URL: embedded SQLite directly, anything else via SQLAlchemy."""
+    if url.startswith("sqlite"):
+        from airlock.sessions.sqlite import SqliteStore
+
+        return SqliteStore(url)
     from airlock.sessions.sql import SqlStore
 
     return SqlStore(url)
