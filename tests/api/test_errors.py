@@ -156,3 +156,17 @@ def test_server_keys_never_leak_into_errors(http, auth, fake_llm):
     response = http.post(CHAT, json=GOOD[CHAT], headers=auth)
     assert response.status_code == 401
     assert "sk-server-openai-secret" not in response.text
+
+
+def test_unexpected_failure_is_a_clean_500_without_details(airlock, http, auth, monkeypatch):
+    # A dependency failing in a way nobody planned for (here: the key store raising) must not leak.
+    from airlock.api import auth as auth_module
+
+    async def broken(self, key_hash):
+        raise RuntimeError("db password is hunter2")
+
+    monkeypatch.setattr(auth_module.Authenticator, "_lookup", broken)
+    response = http.post(MESSAGES, json=GOOD[MESSAGES], headers={"Authorization": "Bearer alk_unseen"})
+    assert response.status_code == 500
+    assert response.json() == {"type": "error", "error": {"type": "api_error", "message": "Internal server error."}}
+    assert "hunter2" not in response.text

@@ -71,3 +71,12 @@ def test_wrong_method_is_405(http):
     response = http.get("/control/chat/v1/chat/completions")
     assert response.status_code == 405
     assert "not allowed" in response.json()["error"]["message"]
+
+
+def test_every_openapi_reference_resolves(http):
+    doc = http.get("/control/openapi.json").json()
+    text = __import__("json").dumps(doc)
+    import re
+
+    for ref in set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', text)):
+        assert ref in doc["components"]["schemas"], ref

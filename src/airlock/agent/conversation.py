@@ -34,6 +34,7 @@ class Message:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     tool_call_id: str | None = None
     name: str | None = None  # original role name (e.g. "developer") or the tool's name
+    is_error: bool = False  # a tool result the client marked as an error (Messages' is_error)
 
 
 @dataclass(slots=True)

@@ -31,16 +31,19 @@ class Services:
     upstream: Any
     auth: Authenticator
     single_llm: Any
+    dual_llm: Any = None
 
     def agent_for(self, config: Any):
-        if getattr(config, "arch", "single-llm") == "dual-llm":
-            raise ApiError(
-                501,
-                "The dual-LLM agent is not available on this server yet; use agent_arch 'single-llm'.",
-                "not_implemented",
-                param="X-Features.agent_arch",
-            )
-        return self.single_llm
+        if config.arch != "dual-llm":
+            return self.single_llm
+        if self.dual_llm is None:  # built on first use: single-LLM-only servers never load the planner
+            try:
+                from airlock.agent.dual_llm_agent import DualLLM
+            except ImportError:
+                raise ApiError(501, "The dual-LLM agent is not available in this build; use agent_arch 'single-llm'.",
+                               "not_implemented", param="X-Features.agent_arch") from None
+            self.dual_llm = DualLLM(self.upstream, self.store)
+        return self.dual_llm
 
 
 def create_app(settings: Settings | None = None, store: Any = None) -> FastAPI:
@@ -85,9 +88,36 @@ def create_app(settings: Settings | None = None, store: Any = None) -> FastAPI:
     return app
 
 
+_REF = "#/components/schemas/{model}"
+
+
+def _request_schema(model) -> dict:
+    """A body schema whose nested models point into ``components.schemas`` (see ``_with_components``)."""
+    schema = dict(model.model_json_schema(ref_template=_REF))
+    schema.pop("$defs", None)
+    return schema
+
+
+def _with_components(app: FastAPI) -> None:
+    """Add the nested request models to the OpenAPI components so every ``$ref`` resolves."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            components = doc.setdefault("components", {}).setdefault("schemas", {})
+            for model in REQUEST_MODELS.values():
+                components.update(model.model_json_schema(ref_template=_REF).get("$defs", {}))
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 def _register_llm_routes(app: FastAPI) -> None:
+    _with_components(app)
     for route in control_routes():
-        schema = REQUEST_MODELS[route.api].model_json_schema(ref_template="#/components/schemas/{model}")
+        schema = _request_schema(REQUEST_MODELS[route.api])
         app.add_api_route(
             route.path,
             _endpoint(route),
@@ -152,9 +182,35 @@ def _register_error_handlers(app: FastAPI) -> None:
             err = ApiError(exc.status_code, str(exc.detail))
         return JSONResponse(error_body(_api_of(request), err), status_code=err.status)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
-        # Log the type and location only: messages can embed request data, including secrets.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=False)
-        err = ApiError(500, "Internal server error.", "server_error")
-        return JSONResponse(error_body(_api_of(request), err), status_code=500)
+    app.add_middleware(_LastResort)
+
+
+class _LastResort:
+    """Answer any unexpected exception with a 500 in the caller's API shape, logging only its type.
+
+    Starlette's own handler re-raises so the server prints the traceback, and exception messages
+    can embed request data (keys included); catching here, inside that middleware, keeps them out.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracking_send(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:  # noqa: BLE001 - this is the last line of defence
+            log.error("unhandled %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"))
+            if started:
+                return  # headers are gone; the client sees the stream end
+            api = Api.MESSAGES if str(scope.get("path", "")).endswith("/v1/messages") else None
+            response = JSONResponse(error_body(api, ApiError(500, "Internal server error.", "server_error")), status_code=500)
+            await response(scope, receive, send)

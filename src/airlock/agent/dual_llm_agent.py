@@ -1,0 +1,54 @@
+"""Dual-LLM mode on the wire: parse the request, run the engine, persist, answer in the same API.
+
+The engine (``agent/dual_llm/``) is API-neutral and keeps all of its progress in the session's
+plain-JSON ``state["dual"]``; this adapter owns the I/O around it: body → ``Conversation``,
+``AgentOutput`` → JSON or SSE, and the compare-and-set write of the session *before* the
+answer leaves, so a tool-call id the client holds always resolves on any replica.
+"""
+
+from __future__ import annotations
+
+from airlock.agent.call import Call, JsonReply, StreamReply
+from airlock.agent.dual_llm import DualLLMEngine
+from airlock.agent.wire import WireError, parse_conversation, render_json, render_sse
+from airlock.api.errors import ApiError
+from airlock.providers import UpstreamClient, UpstreamError
+from airlock.sessions.store import SessionConflict, Store
+
+
+class DualLLM:
+    def __init__(self, upstream: UpstreamClient, store: Store) -> None:
+        self.engine = DualLLMEngine(upstream)
+        self.store = store
+
+    async def serve(self, call: Call) -> JsonReply | StreamReply:
+        try:
+            conversation = parse_conversation(call.api, call.body)
+        except WireError as exc:
+            raise ApiError(400, str(exc), param=getattr(exc, "param", None)) from None
+        state = call.session.state.setdefault("dual", {})
+        try:
+            output = await self.engine.run(
+                conversation, call.config, state,
+                session_id=call.session.id, provider=call.provider, api=call.api, api_key=call.byok_key,
+            )
+        except UpstreamError as exc:
+            raise ApiError(exc.status, exc.message, exc.error_type, headers=exc.headers) from None
+        if state.get("closed"):
+            call.session.closed = True
+        try:
+            call.session = await self.store.save_session(call.session)
+        except SessionConflict:
+            raise ApiError(409, f"Session {call.session.id} was changed by a concurrent request; retry.", "conflict_error") from None
+        model = conversation.model
+        if not call.stream:
+            return JsonReply(render_json(call.api, output, model=model), call.session.id)
+        stream_thoughts = bool(getattr(call.config.response_format, "stream_thoughts", False))
+        include_usage = call.api != call.api.CHAT_COMPLETIONS or bool((call.body.get("stream_options") or {}).get("include_usage"))
+        chunks = iter(render_sse(call.api, output, model=model, stream_thoughts=stream_thoughts, include_usage=include_usage))
+
+        async def rest():
+            for chunk in chunks:
+                yield chunk
+
+        return StreamReply(next(chunks, b""), rest(), call.session.id)

@@ -1,0 +1,101 @@
+"""Small typed readers for request JSON, each raising :class:`WireError` with a dotted ``param``.
+
+Shared by the three per-API parsers so that every API reports bad shapes the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airlock.agent.conversation import Message
+from airlock.agent.wire.errors import WireError
+
+
+
+def as_dict(value: Any, param: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise WireError(param, f"expected an object, got {kind_of(value)}")
+    return value
+
+
+def as_list(value: Any, param: str, *, non_empty: bool = False) -> list[Any]:
+    if not isinstance(value, list):
+        raise WireError(param, f"expected an array, got {kind_of(value)}")
+    if non_empty and not value:
+        raise WireError(param, "must not be empty")
+    return value
+
+
+def as_str(value: Any, param: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise WireError(param, f"expected a non-empty string, got {kind_of(value)}")
+    return value
+
+
+def kind_of(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), type(value).__name__)
+
+
+def parse_arguments(raw: Any, param: str) -> dict[str, Any]:
+    """Tool-call arguments: a JSON-object string (an empty string means ``{}``); a dict is accepted."""
+    if isinstance(raw, dict):
+        return raw
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return {}
+    if not isinstance(raw, str):
+        raise WireError(param, f"expected a JSON string, got {kind_of(raw)}")
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise WireError(param, f"is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise WireError(param, f"must encode a JSON object, got {kind_of(value)}")
+    return value
+
+
+def text_of(content: Any, param: str, text_types: frozenset[str]) -> str:
+    """Text of a ``content`` that is a string, null, or a list of typed parts (other parts dropped)."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    pieces: list[str] = []
+    for j, part in enumerate(as_list(content, param)):
+        part = as_dict(part, f"{param}.{j}")
+        kind = part.get("type")
+        if not isinstance(kind, str):
+            raise WireError(f"{param}.{j}.type", "expected a string")
+        if kind in text_types:
+            text = part.get("text")
+            if not isinstance(text, str):
+                raise WireError(f"{param}.{j}.text", f"expected a string, got {kind_of(text)}")
+            pieces.append(text)
+    return "".join(pieces)
+
+
+def schema_of(value: Any, param: str) -> dict[str, Any]:
+    if value is None:
+        return {"type": "object", "properties": {}}
+    return as_dict(value, param)
+
+
+def description_of(value: Any, param: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise WireError(param, f"expected a string, got {kind_of(value)}")
+    return value
+
+
+def name_tool_results(messages: list[Message]) -> None:
+    """Give each tool result the name of the call it answers (Chat and Responses results lack it)."""
+    names: dict[str, str] = {}
+    for message in messages:
+        for call in message.tool_calls:
+            names[call["id"]] = call["name"]
+        if message.role == "tool" and message.name is None and message.tool_call_id in names:
+            message.name = names[message.tool_call_id]
+
+
+def tool_message(call_id: str, content: str, *, is_error: bool = False) -> Message:
+    return Message(role="tool", content=content, tool_call_id=call_id, is_error=is_error)

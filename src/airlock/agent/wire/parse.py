@@ -1,0 +1,42 @@
+"""Request bodies of the three APIs → one :class:`Conversation`.
+
+The dual-LLM engine reasons about "the user's query, the tool calls made so far and their
+results", never about API shapes; this is where the three shapes meet. Parsing is strict about
+what the engine depends on (roles, tool-call ids, JSON arguments) and lenient about what it
+cannot use: non-text content parts (images, files, audio) and reasoning/thinking history are
+dropped, because the planner only ever sees text and thoughts are ours to regenerate.
+
+Every problem raises :class:`WireError` with a dotted ``param`` (``messages.1.tool_calls.0``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airlock.agent.conversation import Conversation
+from airlock.agent.wire.errors import WireError
+from airlock.agent.wire.fields import name_tool_results
+from airlock.agent.wire.parse_chat import chat_messages, chat_tools
+from airlock.agent.wire.parse_messages import anthropic_messages, anthropic_tools
+from airlock.agent.wire.parse_responses import responses_input, responses_tools
+from airlock.providers.registry import ApiFormat
+
+__all__ = ["parse_conversation"]
+
+
+def parse_conversation(api: ApiFormat | str, body: dict[str, Any]) -> Conversation:
+    """Read ``body`` (already a JSON object) as a request of ``api``."""
+    if not isinstance(body, dict):
+        raise WireError("body", "expected a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise WireError("model", "expected a non-empty string")
+    api = ApiFormat(api)
+    if api is ApiFormat.CHAT_COMPLETIONS:
+        messages, tools = chat_messages(body), chat_tools(body.get("tools"))
+    elif api is ApiFormat.MESSAGES:
+        messages, tools = anthropic_messages(body), anthropic_tools(body.get("tools"))
+    else:
+        messages, tools = responses_input(body), responses_tools(body.get("tools"))
+    name_tool_results(messages)
+    return Conversation(messages=messages, tools=tools, model=model, stream=bool(body.get("stream")))

@@ -1,0 +1,70 @@
+"""Chat Completions ``messages`` and ``tools`` → neutral messages and tool definitions.
+
+Developer messages become ``system`` messages named ``developer``; the deprecated ``function`` role
+is refused (its results carry no call id to resume a program with).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airlock.agent.conversation import Message, ToolDef
+from airlock.agent.wire.errors import WireError
+from airlock.agent.wire.fields import (
+    as_dict, as_list, as_str, description_of, parse_arguments, schema_of, text_of, tool_message,
+)
+
+_CHAT_TEXT = frozenset({"text"})
+
+
+def chat_messages(body: dict[str, Any]) -> list[Message]:
+    out: list[Message] = []
+    for i, raw in enumerate(as_list(body.get("messages"), "messages", non_empty=True)):
+        param = f"messages.{i}"
+        m = as_dict(raw, param)
+        role = m.get("role")
+        content = text_of(m.get("content"), f"{param}.content", _CHAT_TEXT)
+        if role in ("system", "developer"):
+            out.append(Message(role="system", content=content, name="developer" if role == "developer" else None))
+        elif role == "user":
+            out.append(Message(role="user", content=content))
+        elif role == "assistant":
+            raw_calls = m.get("tool_calls")
+            raw_calls = [] if raw_calls is None else as_list(raw_calls, f"{param}.tool_calls")
+            calls = [_chat_tool_call(c, f"{param}.tool_calls.{j}") for j, c in enumerate(raw_calls)]
+            out.append(Message(role="assistant", content=content, tool_calls=calls))
+        elif role == "tool":
+            out.append(tool_message(as_str(m.get("tool_call_id"), f"{param}.tool_call_id"), content))
+        elif role == "function":
+            raise WireError(f"{param}.role", "the deprecated 'function' role is not supported; use 'tool' messages")
+        else:
+            raise WireError(f"{param}.role", f"unknown role {role!r}")
+    return out
+
+
+def _chat_tool_call(raw: Any, param: str) -> dict[str, Any]:
+    call = as_dict(raw, param)
+    kind = call.get("type", "function")
+    if kind != "function":
+        raise WireError(f"{param}.type", f"only 'function' tool calls are supported, got {kind!r}")
+    function = as_dict(call.get("function"), f"{param}.function")
+    return {
+        "id": as_str(call.get("id"), f"{param}.id"),
+        "name": as_str(function.get("name"), f"{param}.function.name"),
+        "arguments": parse_arguments(function.get("arguments"), f"{param}.function.arguments"),
+    }
+
+
+def chat_tools(tools: Any) -> list[ToolDef]:
+    out: list[ToolDef] = []
+    for i, raw in enumerate(as_list(tools, "tools") if tools is not None else []):
+        tool = as_dict(raw, f"tools.{i}")
+        if tool.get("type", "function") != "function":
+            raise WireError(f"tools.{i}.type", f"only 'function' tools are supported, got {tool.get('type')!r}")
+        fn = as_dict(tool.get("function"), f"tools.{i}.function")
+        out.append(ToolDef(
+            name=as_str(fn.get("name"), f"tools.{i}.function.name"),
+            description=description_of(fn.get("description"), f"tools.{i}.function.description"),
+            parameters=schema_of(fn.get("parameters"), f"tools.{i}.function.parameters"),
+        ))
+    return out
