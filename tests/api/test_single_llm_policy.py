@@ -65,3 +65,17 @@ def test_invalid_policy_is_a_400_naming_x_policy(oai, fake_llm):
         bad.chat.completions.create(model="fake-model", messages=[{"role": "user", "content": "x"}])
     assert "X-Policy" in str(err.value) and "line 1" in str(err.value)
     assert fake_llm.requests == []
+
+
+def test_streaming_with_a_policy_streams_the_checked_answer(oai, fake_llm):
+    fake_llm.push(Reply(tool_calls=[ToolCall("send_email", {"to": "me@corp.com"}), ToolCall("send_email", {"to": "x@evil.com"})]))
+    stream = oai.chat.completions.create(model="fake-model", tools=[EMAIL_TOOL], stream=True,
+                                         messages=[{"role": "user", "content": "mail"}])
+    calls = {}
+    for chunk in stream:
+        for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            entry = calls.setdefault(delta.index, {"id": delta.id, "args": ""})
+            entry["args"] += delta.function.arguments or ""
+    assert [json.loads(c["args"])["to"] for c in calls.values()] == ["me@corp.com"]
+    assert all(c["id"].startswith("tc-") for c in calls.values())
+    assert fake_llm.last_request.json.get("stream") is None  # the provider was asked for a whole answer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterable
 
 from airlock.api.routing import Route
 from airlock.providers.registry import ApiFormat as Api
@@ -47,3 +47,14 @@ class StreamReply:
     rest: AsyncIterator[bytes]
     session_id: str
     headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_chunks(cls, chunks: Iterable[bytes], session_id: str) -> "StreamReply":
+        """A stream of already rendered events (an answer that is complete before streaming starts)."""
+        iterator = iter(chunks)
+
+        async def rest() -> AsyncIterator[bytes]:
+            for chunk in iterator:
+                yield chunk
+
+        return cls(next(iterator, b""), rest(), session_id)

@@ -45,10 +45,5 @@ class DualLLM:
             return JsonReply(render_json(call.api, output, model=model), call.session.id)
         stream_thoughts = bool(getattr(call.config.response_format, "stream_thoughts", False))
         include_usage = call.api != call.api.CHAT_COMPLETIONS or bool((call.body.get("stream_options") or {}).get("include_usage"))
-        chunks = iter(render_sse(call.api, output, model=model, stream_thoughts=stream_thoughts, include_usage=include_usage))
-
-        async def rest():
-            for chunk in chunks:
-                yield chunk
-
-        return StreamReply(next(chunks, b""), rest(), call.session.id)
+        chunks = render_sse(call.api, output, model=model, stream_thoughts=stream_thoughts, include_usage=include_usage)
+        return StreamReply.from_chunks(chunks, call.session.id)

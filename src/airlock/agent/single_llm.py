@@ -72,12 +72,10 @@ class SingleLLM:
         rewriter = ResponseIdRewriter(call.api, session.id, id_map)
         if call.stream and policy is None:
             return await self._stream(call, rewriter)
-        if call.stream:
-            raise ApiError(
-                400, "Streaming is not available in single-LLM mode when a policy is set: tool calls must be "
-                "checked whole before the client sees them. Send stream=false.", param="stream")
+        # With a policy, tool calls are checked whole, so the provider is asked without streaming.
+        upstream_body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
         try:
-            result = await self.upstream.request(call.provider, call.api, body, api_key=call.byok_key)
+            result = await self.upstream.request(call.provider, call.api, upstream_body, api_key=call.byok_key)
         except UpstreamError as exc:
             raise upstream_api_error(exc) from exc
         answer = result.json
@@ -89,6 +87,8 @@ class SingleLLM:
         rewriter.rewrite(answer)
         self._end_of_answer(call, rewriter)
         await self._save(call)
+        if call.stream:
+            return _as_stream(call, answer, session.id)
         return JsonReply(answer, session.id)
 
     async def _stream(self, call: Call, rewriter: ResponseIdRewriter) -> StreamReply:
@@ -143,6 +143,17 @@ class SingleLLM:
             call.session = await self.store.save_session(call.session)
         except SessionConflict:
             raise ApiError(409, f"Session {call.session.id} was changed by a concurrent request; retry.", "conflict_error") from None
+
+
+def _as_stream(call: Call, answer: dict[str, Any], session_id: str) -> StreamReply:
+    """Stream an already checked whole answer with the API's own events."""
+    from airlock.agent.wire import render_sse
+    from airlock.agent.wire.answer import answer_to_output
+
+    output = answer_to_output(call.api, answer)
+    include_usage = bool((call.body.get("stream_options") or {}).get("include_usage"))
+    chunks = render_sse(call.api, output, model=output.model or call.body["model"], include_usage=include_usage)
+    return StreamReply.from_chunks(chunks, session_id)
 
 
 def _max_turns(config: Any) -> int | None:
