@@ -66,25 +66,51 @@ def _name_and_args(api: ApiFormat, call: dict[str, Any]) -> tuple[str, dict[str,
     return name, args if isinstance(args, dict) else {"arguments": args}
 
 
-def enforce(api: ApiFormat, answer: dict[str, Any], policy: CompiledPolicy, session: SessionMeta) -> list[dict[str, Any]]:
-    """Check every tool call in ``answer``; remove denied ones in place. Returns the decisions."""
+def enforce(
+    api: ApiFormat, answer: dict[str, Any], policy: CompiledPolicy, session: SessionMeta
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Check every tool call in ``answer``; remove denied ones in place.
+
+    Returns the decisions and the allowed calls by upstream id (``{"name", "args"}``), whose
+    ``session after`` updates run when the client posts their results (``after_results``).
+    """
     calls, holder = _calls(api, answer)
     history: list[dict[str, Any]] = []
     denied: list[tuple[dict[str, Any], str]] = []
+    allowed: dict[str, dict[str, Any]] = {}
     for call in calls:
         name, args = _name_and_args(api, call)
         decision = policy.before_call(name, {k: Tagged(v) for k, v in args.items()}, session)
         history.append({"tool": name, **decision.to_json()})
         if decision.verdict != "allowed":
             denied.append((call, decision.message))
+        else:
+            allowed[call.get("call_id") or call.get("id", "")] = {"name": name, "args": args}
     if not denied:
-        return history
+        return history, allowed
     for call, _ in denied:
         holder.remove(call)
     explanation = "\n".join(message for _, message in denied)
     if not _calls(api, answer)[0]:
         _replace_with_text(api, answer, explanation)
-    return history
+    return history, allowed
+
+
+def after_results(
+    api: ApiFormat, body: dict[str, Any], pending: dict[str, dict[str, Any]], policy: CompiledPolicy, session: SessionMeta
+) -> None:
+    """Run ``session after`` updates for the pending calls whose results the request posts."""
+    from airlock.agent.wire import WireError, parse_conversation
+
+    try:
+        results = parse_conversation(api, body).trailing_tool_results()
+    except WireError:
+        return  # a history the wire parser does not model (it is forwarded as is); nothing to update
+    for message in results:
+        call = pending.pop(message.tool_call_id or "", None)
+        if call is not None:
+            args = {k: Tagged(v) for k, v in call["args"].items()}
+            policy.update_session(call["name"], "after", args, session, Tagged(message.content))
 
 
 def _replace_with_text(api: ApiFormat, answer: dict[str, Any], text: str) -> None:

@@ -13,7 +13,7 @@ import json
 from typing import Any, AsyncIterator
 
 from airlock.agent.call import Call, JsonReply, StreamReply
-from airlock.agent.guard import PolicyConfigError, enforce, session_policy
+from airlock.agent.guard import PolicyConfigError, after_results, enforce, session_policy
 from airlock.agent.tool_ids import ResponseIdRewriter, UnknownToolCallId, restore_upstream_ids
 from airlock.api.errors import ApiError, stream_error_event
 from airlock.meta import SessionMeta
@@ -81,7 +81,10 @@ class SingleLLM:
         answer = result.json
         if policy is not None:
             session_meta = SessionMeta.from_json(state.get("session_meta"))
-            history = enforce(call.api, answer, policy, session_meta)
+            pending = state.setdefault("pending_calls", {})
+            after_results(call.api, body, pending, policy, session_meta)
+            history, allowed = enforce(call.api, answer, policy, session_meta)
+            pending.update(allowed)
             state["session_meta"] = session_meta.to_json()
             state["policy_check_history"] = (state.get("policy_check_history", []) + history)[-100:]
         rewriter.rewrite(answer)
