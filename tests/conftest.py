@@ -66,13 +66,17 @@ def sequrity_sdist_dir():
     SDIST_CACHE.mkdir(exist_ok=True)
     archive = SDIST_CACHE / "sequrity-0.4.2.tar.gz"
     if not archive.exists():
-        subprocess.run(
+        proc = subprocess.run(
             [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
              "sequrity==0.4.2", "-d", str(SDIST_CACHE)],
-            check=True, timeout=300,
+            capture_output=True, text=True, timeout=300,
         )
+        if proc.returncode != 0 or not archive.exists():
+            pytest.fail(f"could not download the sequrity==0.4.2 sdist (pip exit {proc.returncode}):\n{proc.stderr[-2000:]}")
     with tarfile.open(archive) as tar:
         tar.extractall(SDIST_CACHE, filter="data")
+    if not (target / "docs").is_dir():
+        pytest.fail(f"{archive} did not contain sequrity-0.4.2/docs")
     return target
 
 
