@@ -91,6 +91,7 @@ class AgentOutput:
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     thoughts: list[str] = field(default_factory=list)  # planning progress, for stream_thoughts
+    failed: bool = False  # the final content reports a failure (Responses answers status "failed")
 
     @property
     def is_final(self) -> bool:

@@ -40,7 +40,12 @@ def render_json(
         return chat_completion(output, model, rid)
     if api is ApiFormat.MESSAGES:
         return anthropic_message(output, model, rid, content=anthropic_blocks(output))
-    return responses_object(output, model, rid, status="completed", output_items=responses_items(output, rid))
+    return responses_object(output, model, rid, status=final_status(output), output_items=responses_items(output, rid))
+
+
+def final_status(output: AgentOutput) -> str:
+    """A dual-LLM failure (e.g. a policy denial) is a ``failed`` response, as the reference expects."""
+    return "failed" if output.failed else "completed"
 
 
 # -- Chat Completions --------------------------------------------------------------------------
@@ -171,7 +176,7 @@ def responses_usage(output: AgentOutput) -> dict[str, Any]:
 def responses_object(output: AgentOutput, model: str, rid: str, *, status: str,
                      output_items: list[dict[str, Any]], created_at: int | None = None) -> dict[str, Any]:
     """The ``response`` object; ``status`` other than ``completed`` gives the in-progress snapshot."""
-    done = status == "completed"
+    done = status in ("completed", "failed")
     return {
         "id": rid, "object": "response", "created_at": created_at or int(time.time()), "status": status,
         "background": False, "error": None, "incomplete_details": None, "instructions": None,

@@ -149,8 +149,9 @@ def _responses(output: AgentOutput, model: str, rid: str, thoughts: list[str]) -
                 yield ev("response.function_call_arguments.delta", **loc, delta=piece)
             yield ev("response.function_call_arguments.done", **loc, name=item["name"], arguments=item["arguments"])
             yield ev("response.output_item.done", output_index=out_i, item=item)
-    final = r.responses_object(output, model, rid, status="completed", output_items=items, created_at=created)
-    yield ev("response.completed", response=final)
+    status = r.final_status(output)
+    final = r.responses_object(output, model, rid, status=status, output_items=items, created_at=created)
+    yield ev(f"response.{status}", response=final)
 
 
 def _message_events(ev, item: dict[str, Any], out_i: int) -> Iterator[bytes]:

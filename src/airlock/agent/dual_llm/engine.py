@@ -1,0 +1,492 @@
+"""``DualLLMEngine``: the CaMeL state machine — turns → planning steps → program runs.
+
+One ``run`` call serves one client request and returns either a tool call for the client to
+execute or the turn's final answer. Everything needed to continue lives in ``state`` (plain
+JSON, mutated in place, persisted by the caller with compare-and-set), so the next request can
+land on any replica: the interpreter's ``ExecutionRecord`` is replayed from the start with the
+recorded tool and QLLM results (see ``airlock.interpreter``), which makes "resume" a pure
+function of the state.
+
+State layout (``STATE_VERSION`` 1)::
+
+    turn          turns started in this session (max_n_turns)
+    closed        true once the last allowed turn has answered (the caller closes the session)
+    session_meta  SessionMeta JSON carried across programs, attempts and turns
+    policies      SQRT sources added by ``set_policy`` (appended to the key's/header's policy)
+    cache         force_to_cache results: canonical [tool, args] → {result, is_error}
+    seen          fingerprints of the trusted (user/system) messages seen so far (history mismatch)
+    turns         finished turns for the planner's context: query, context, program, status,
+                  error_code, messages (the PLLM exchange; failed steps pruned per config)
+    current       the turn in progress, or null:
+        query, context, tools (TLLM selection or null), steps, failed, since_clear,
+        messages (PLLM exchange after the query), program, record (ExecutionRecord JSON),
+        base_program/base_record/base_calls (multi-step: the successful steps so far),
+        pending {tool_call_id: call index}, histories (policy checks of earlier attempts),
+        last_error, suspend_session
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from typing import Any
+
+import re2
+
+from airlock import interpreter as interp
+from airlock.agent.conversation import AgentOutput, Conversation, Message, ToolCallOut, ToolDef
+from airlock.config import ResolvedConfig
+from airlock.interpreter import ExecutionRecord, Failed, Finished, Limits, RunOptions, Suspended, ToolSpec
+from airlock.meta import SessionMeta
+from airlock.policy import PolicyError, compile_policy
+from airlock.providers import UpstreamClient
+from airlock.providers.registry import ApiFormat
+from airlock.sessions.ids import new_tool_call_id
+
+from . import internal, planner
+from .answer import content_json, error_record, planner_feedback, user_error
+from .llms import Llms
+from .prompts import context_lines, describe_namespace, pllm_system, pllm_user_message
+
+STATE_VERSION = 1
+PAST_TURNS_WHEN_PRUNING = 5
+
+
+class DualLLMEngine:
+    def __init__(self, upstream: UpstreamClient) -> None:
+        self.upstream = upstream
+
+    async def run(self, conv: Conversation, config: Any, state: dict, *, session_id: str, provider: str,
+                  api: ApiFormat, api_key: str | None) -> AgentOutput:
+        llms = Llms.for_request(self.upstream, config, conv.model, provider, api, api_key)
+        return await _Request(conv, config, state, session_id, llms).serve()
+
+
+def _fingerprint(m: Message) -> str:
+    return hashlib.sha256(f"{m.role}\0{m.name or ''}\0{m.content}".encode()).hexdigest()[:16]
+
+
+def _init(state: dict) -> None:
+    defaults = {"version": STATE_VERSION, "turn": 0, "closed": False, "session_meta": SessionMeta().to_json(),
+                "policies": [], "cache": {}, "seen": [], "turns": [], "current": None}
+    for key, value in defaults.items():
+        state.setdefault(key, value)
+
+
+class _Request:
+    """One request's worth of engine work (short-lived; holds nothing that must survive it)."""
+
+    def __init__(self, conv: Conversation, config: Any, state: dict, session_id: str, llms: Llms) -> None:
+        self.conv, self.config, self.state, self.session_id, self.llms = conv, config, state, session_id, llms
+        self.fsm = config.fsm
+        self.thoughts: list[str] = []
+        self._policy: Any = None
+        self._answered: list[str] = []  # tool-call ids whose results this request recorded
+        _init(state)
+
+    # -- entry ---------------------------------------------------------------------------------
+    async def serve(self) -> AgentOutput:
+        state = self.state
+        results = self.conv.trailing_tool_results()
+        cur = state["current"]
+        last = state.get("last_final")
+        if last and results and not (cur and cur.get("pending")) and [r.tool_call_id for r in results] == last["answered"]:
+            self.thoughts.append("repeating this turn's final answer")  # a client retrying the same POST
+            return self._out(last["content"], failed=bool(last.get("failed")))
+        if state["closed"]:
+            return self._fail_out(content_json("failure", self.config, error={
+                "code": "session_closed", "message": "This session has ended (max_n_turns reached); start a new session."}))
+        trusted = [_fingerprint(m) for m in self.conv.messages if m.role in ("user", "system")]
+        answers_pending = bool(cur and cur.get("pending") and any(r.tool_call_id in cur["pending"] for r in results))
+        seen = state["seen"]
+        mismatch = bool(seen and trusted and trusted[:len(seen)] != seen
+                        and not (answers_pending and seen[:len(trusted)] == trusted))
+        if mismatch:
+            policy = self.fsm.history_mismatch_policy or "restart_turn"
+            if policy == "reject":
+                return self._fail_out(content_json("failure", self.config, error={
+                    "code": "history_mismatch",
+                    "message": "The posted message history differs from the history stored for this session."},
+                    extra={"message_history_mismatch_detected": True}))
+            if policy == "restart_turn":
+                self._restart(trusted, seen)
+                cur, answers_pending = None, False
+        state["seen"] = trusted if len(trusted) >= len(seen) or mismatch else seen
+        if answers_pending:
+            self._pin_config(cur)
+            await self._absorb(results)
+            return await self._drive()
+        if cur and cur.get("pending") and not self.conv.starts_turn:
+            self._pin_config(cur)
+            return self._reemit()
+        if any(m.role == "user" for m in self.conv.messages):
+            if cur is not None:
+                self._abandon()
+            return await self._start_turn()
+        return self._fail_out(content_json("failure", self.config, error={
+            "code": "nothing_to_do", "message": "No user message and no result for a pending tool call."}))
+
+    def _pin_config(self, cur: dict) -> None:
+        """A turn runs under the config of the request that started it: a program planned and
+        partly run under one policy and response format is finished under the same ones, even if
+        a follow-up request (a tool result) carries no headers or different ones."""
+        if cur.get("config"):
+            self.config = ResolvedConfig.from_public_json(cur["config"])
+            self.fsm = self.config.fsm
+
+    def _fail_out(self, content: str) -> AgentOutput:
+        return self._out(content, failed=True)
+
+    def _out(self, content: str | None = None, tool_calls: list[ToolCallOut] | None = None,
+             failed: bool = False) -> AgentOutput:
+        return AgentOutput(tool_calls=tool_calls or [], content=content, usage=self.llms.usage,
+                           model=self.conv.model, thoughts=self.thoughts, failed=failed)
+
+    # -- turns ---------------------------------------------------------------------------------
+    def _restart(self, trusted: list[str], seen: list[str]) -> None:
+        """history_mismatch_policy "restart_turn": keep the turns whose messages still agree, drop
+        the turn in progress; the session metadata is kept (it must never roll back)."""
+        same = 0
+        while same < min(len(trusted), len(seen)) and trusted[same] == seen[same]:
+            same += 1
+        kept_users = 0
+        i = 0
+        for m in self.conv.messages:
+            if m.role in ("user", "system"):
+                if i >= same:
+                    break
+                i += 1
+                kept_users += m.role == "user"
+        self.state["turns"] = self.state["turns"][:kept_users]
+        self.state["turn"] = len(self.state["turns"])
+        self.state["current"] = None
+        self.thoughts.append("history mismatch: restarting the turn")
+
+    async def _start_turn(self) -> AgentOutput:
+        state, fsm = self.state, self.fsm
+        if fsm.max_n_turns is not None and state["turn"] >= fsm.max_n_turns:
+            state["closed"] = True
+            return self._fail_out(content_json("failure", self.config, error={
+                "code": "max_turns_exceeded", "message": f"The session allows at most {fsm.max_n_turns} turns."}))
+        state["turn"] += 1
+        if fsm.clear_session_meta == "every_turn":
+            state["session_meta"] = SessionMeta().to_json()
+        msgs = self.conv.messages
+        last = max(i for i, m in enumerate(msgs) if m.role == "user")
+        earlier_queries = {t["query"] for t in state["turns"]}
+        context = context_lines([m for m in msgs[:last] if not (m.role == "user" and m.content in earlier_queries)],
+                                self.config)
+        query = msgs[last].content
+        cur = {"query": query, "context": context, "tools": None, "steps": 0, "failed": 0, "since_clear": 0,
+               "messages": [], "program": None, "record": None, "base_program": "", "base_record": None,
+               "base_calls": 0, "pending": {}, "histories": [], "last_error": None, "suspend_session": None,
+               "config": self.config.to_public_json()}
+        state["current"] = cur
+        self.thoughts.append(f"turn {state['turn']}")
+        tools = self.conv.tools
+        threshold = fsm.min_num_tools_for_filtering
+        if threshold is not None and len(tools) >= threshold:
+            cur["tools"] = await planner.filter_tools(self.llms, self.config, query, tools)
+            self.thoughts.append(f"tool filter kept {len(cur['tools'])} of {len(tools)} tools")
+        return await self._drive()
+
+    def _abandon(self) -> None:
+        """A new user message arrived while a program waited for a tool result: that turn ends
+        without an answer, but the session metadata its calls produced is kept."""
+        cur = self.state["current"]
+        if cur.get("suspend_session"):
+            self.state["session_meta"] = cur["suspend_session"]
+        self._end_turn("interrupted", None)
+
+    def _end_turn(self, status: str, error_code: str | None) -> None:
+        state, cur = self.state, self.state["current"]
+        messages = cur["messages"]
+        if self.fsm.prune_failed_steps is not False:
+            messages = [m for m in messages if not m.get("failed")]
+        state["turns"].append({"query": cur["query"], "context": cur["context"], "program": cur["program"],
+                               "status": status, "error_code": error_code,
+                               "messages": [{"role": m["role"], "content": m["content"]} for m in messages]})
+        state["current"] = None
+        if self.fsm.max_n_turns is not None and state["turn"] >= self.fsm.max_n_turns:
+            state["closed"] = True
+
+    def _finish(self, status: str, *, value: dict | None = None, error: dict | None = None,
+                outcome: Any = None) -> AgentOutput:
+        cur = self.state["current"]
+        history = list(cur["histories"]) + (list(outcome.history) if outcome is not None else [])
+        namespace = None
+        if outcome is not None and self.config.response_format.include_namespace_snapshot:
+            namespace = outcome.namespace
+        content = content_json(status, self.config, value=value, error=error, program=cur["program"],
+                               history=history, namespace=namespace, session_meta=self.state["session_meta"])
+        self.thoughts.append(f"turn {self.state['turn']} finished: {status}")
+        self.state["last_final"] = {"answered": self._answered, "content": content, "failed": status == "failure"}
+        self._end_turn(status, None if error is None else error.get("code"))
+        return self._out(content, failed=status == "failure")
+
+    def _fail_turn(self, err: dict, outcome: Any = None) -> AgentOutput:
+        retry = bool(self.fsm.retry_on_policy_violation)
+        return self._finish("failure", error=user_error(err, retry), outcome=outcome)
+
+    # -- the step/attempt loop -------------------------------------------------------------------
+    async def _drive(self) -> AgentOutput:
+        while True:
+            cur = self.state["current"]
+            if cur["program"] is None:
+                done = await self._plan_step()
+                if done is not None:
+                    return done
+                continue
+            policy = self._compiled_policy()
+            if isinstance(policy, dict):
+                return self._fail_turn(policy)
+            outcome = await self._execute(policy)
+            if isinstance(outcome, Failed) and isinstance(outcome.error, internal.NeedsLLM):
+                await self._answer_internal(outcome)
+                continue
+            if isinstance(outcome, Suspended):
+                out = self._suspend(outcome)
+                if out is not None:
+                    return out
+                continue
+            done = await (self._on_finished(outcome) if isinstance(outcome, Finished) else self._on_failed(outcome))
+            if done is not None:
+                return done
+
+    def _tools(self) -> list[ToolDef]:
+        keep = self.state["current"]["tools"]
+        return [t for t in self.conv.tools if keep is None or t.name in keep]
+
+    def _internal_names(self) -> list[str]:
+        return list(self.fsm.enabled_internal_tools or [])
+
+    def _pllm_turns(self) -> list[dict[str, str]]:
+        turns: list[dict[str, str]] = []
+        past = self.state["turns"]
+        pruning = bool(getattr(self.config.internals, "pllm_context_pruning", True))
+        if pruning:
+            past = past[-PAST_TURNS_WHEN_PRUNING:]
+        for t in past:
+            turns.append({"role": "user", "content": pllm_user_message(t["query"], t.get("context") or [])})
+            if pruning or not t.get("messages"):
+                program = f"```python\n{t['program']}\n```" if t.get("program") else "(no program)"
+                turns.append({"role": "assistant", "content": f"{program}\n(turn outcome: {t['status']})"})
+            else:
+                turns.extend(t["messages"])
+                if turns[-1]["role"] == "user":
+                    turns.append({"role": "assistant", "content": f"(turn outcome: {t['status']})"})
+        cur = self.state["current"]
+        turns.append({"role": "user", "content": pllm_user_message(cur["query"], cur["context"])})
+        turns.extend({"role": m["role"], "content": m["content"]} for m in cur["messages"])
+        return turns
+
+    async def _plan_step(self) -> AgentOutput | None:
+        cur, fsm = self.state["current"], self.fsm
+        if fsm.max_pllm_steps is not None and cur["steps"] >= fsm.max_pllm_steps:
+            err = cur["last_error"] or {"code": "max_pllm_steps_exceeded",
+                                        "message": f"Planning stopped after {cur['steps']} steps."}
+            return self._fail_turn(err)
+        if fsm.clear_session_meta == "every_attempt":
+            self.state["session_meta"] = SessionMeta().to_json()
+        cur["steps"] += 1
+        self.thoughts.append(f"planning step {cur['steps']}")
+        system = pllm_system(self.config, self._tools(), self._internal_names())
+        text, program = await planner.plan(self.llms, self.config, system, self._pllm_turns(), self.thoughts)
+        if program is None:
+            cur["messages"].append({"role": "assistant", "content": (text or "")[:4000]})
+            return self._step_failed({"code": "no_program", "message": "The planner answered without a python code block."})
+        cur["messages"].append({"role": "assistant", "content": f"```python\n{program}\n```"})
+        self.thoughts.append(program)
+        cur["program"] = cur["base_program"] + program
+        cur["record"] = None
+        if cur["base_record"] is not None:
+            base = cur["base_record"]
+            cur["record"] = ExecutionRecord(program=cur["program"], events=base["events"],
+                                            session_meta=base["session_meta"]).to_json()
+        return None
+
+    def _compiled_policy(self) -> Any:
+        if self._policy is None:
+            codes = self.config.codes
+            sources = [codes.code or ""]
+            if codes.language == "sqrt":
+                sources += self.state["policies"]
+            try:
+                compiled = compile_policy(sources, codes.language, presets=self.config.presets,
+                                          fail_fast=self.config.policy.fail_fast, mode=self.config.policy.mode)
+            except PolicyError as exc:
+                return {"code": "invalid_policy", "message": f"The session's policy does not compile: {exc}"}
+            self._policy = internal.GuardedPolicy(compiled)
+        return self._policy
+
+    async def _execute(self, policy: Any) -> Any:
+        cur, fsm = self.state["current"], self.fsm
+        per_step = fsm.max_tool_calls_per_step
+        limits = Limits(max_tool_calls=per_step + cur["base_calls"] if per_step is not None else 10_000)
+        options = RunOptions(
+            limits=limits, wrap_tool_result=bool(fsm.wrap_tool_result),
+            detect_tool_errors=fsm.detect_tool_errors or "none",
+            detect_tool_error_regex_pattern=fsm.detect_tool_error_regex_pattern,
+            detect_tool_error_max_result_length=fsm.detect_tool_error_max_result_length,
+            strict_tool_result_parsing=bool(fsm.strict_tool_result_parsing),
+            tool_result_transform=fsm.tool_result_transform or "none",
+            non_executable_memory=bool(self.config.presets.enable_non_executable_memory),
+            tool_producer=False,
+        )
+        specs = {t.name: ToolSpec(t.name, dict(t.parameters or {}), t.output_schema, t.description) for t in self._tools()}
+        record = ExecutionRecord.from_json(cur["record"]) if cur["record"] else None
+        session = SessionMeta.from_json(self.state["session_meta"])
+        return await asyncio.to_thread(
+            interp.run, cur["program"], tools=specs, internal_tools=internal.internal_tools(self._internal_names()),
+            policy=policy, record=record, session=session, options=options)
+
+    async def _answer_internal(self, outcome: Failed) -> None:
+        err: internal.NeedsLLM = outcome.error  # type: ignore[assignment]
+        self.thoughts.append(f"quarantined LLM: {err.tool}")
+        result, is_error = await internal.answer(self.llms, err.tool, err.call_args, self.config)
+        record = ExecutionRecord.from_json(outcome.record.to_json())  # type: ignore[union-attr]
+        record.events.append({"index": len(record.events), "kind": "internal", "tool": err.tool, "args": err.call_args,
+                              "result": result, "is_error": is_error})
+        self.state["current"]["record"] = record.to_json()
+
+    # -- tool calls out and results in -----------------------------------------------------------
+    def _cache_key(self, tool: str, args: Any) -> str | None:
+        patterns = self.fsm.force_to_cache or []
+        if not any(re2.fullmatch(p, tool) for p in patterns):
+            return None
+        return json.dumps([tool, args], sort_keys=True, ensure_ascii=False, default=str)
+
+    def _suspend(self, outcome: Suspended) -> AgentOutput | None:
+        cur = self.state["current"]
+        call = outcome.calls[0]
+        key = self._cache_key(call.tool, call.args_json)
+        if key is not None and key in self.state["cache"]:
+            hit = self.state["cache"][key]
+            rec = interp.record_tool_result(outcome.record, call.index, hit["result"], is_error=hit["is_error"])
+            cur["record"] = rec.to_json()
+            self.thoughts.append(f"cached result for {call.tool}")
+            return None
+        tool_call_id = new_tool_call_id(self.session_id)
+        cur["pending"] = {tool_call_id: call.index}
+        cur["record"] = outcome.record.to_json()
+        cur["suspend_session"] = outcome.session.to_json()
+        self.thoughts.append(f"calling tool {call.tool}")
+        return self._out(tool_calls=[ToolCallOut(tool_call_id, call.tool, call.args_json)])
+
+    def _reemit(self) -> AgentOutput:
+        """The client came back without the result we wait for: ask again, with the same id."""
+        cur = self.state["current"]
+        pending = ExecutionRecord.from_json(cur["record"]).pending
+        by_index = {p["index"]: p for p in pending}
+        calls = [ToolCallOut(tcid, by_index[i]["tool"], by_index[i]["args"]) for tcid, i in cur["pending"].items() if i in by_index]
+        return self._out(tool_calls=calls)
+
+    async def _absorb(self, results: list[Message]) -> None:
+        cur = self.state["current"]
+        by_id = {m.tool_call_id: m for m in results}
+        record = ExecutionRecord.from_json(cur["record"])
+        tools = {p["index"]: p for p in record.pending}
+        for tcid, index in sorted(cur["pending"].items(), key=lambda kv: kv[1]):
+            msg = by_id.get(tcid)
+            if msg is None:
+                break
+            call = tools.get(index) or {"tool": msg.name or "", "args": {}}
+            raw = msg.content
+            is_error = False
+            if self.fsm.detect_tool_errors == "llm":
+                is_error = await internal.detect_error(self.llms, call["tool"], raw, self.config)
+            record = interp.record_tool_result(record, index, raw, is_error=is_error)
+            key = self._cache_key(call["tool"], call["args"])
+            if key is not None:
+                self.state["cache"][key] = {"result": raw, "is_error": is_error}
+            del cur["pending"][tcid]
+            self._answered.append(tcid)
+        cur["record"] = record.to_json()
+        self.thoughts.append("resuming the program")
+
+    # -- outcomes --------------------------------------------------------------------------------
+    def _collect_policies(self, history: list[dict]) -> None:
+        for h in history:
+            if h.get("kind") == "tool_call" and h.get("tool") == "set_policy" and h.get("verdict") == "allowed":
+                code = (h.get("args") or {}).get("code")
+                if isinstance(code, str) and code not in self.state["policies"]:
+                    try:
+                        compile_policy(code)
+                    except PolicyError:
+                        continue
+                    self.state["policies"].append(code)
+
+    async def _on_finished(self, outcome: Finished) -> AgentOutput | None:
+        cur, fsm = self.state["current"], self.fsm
+        self.state["session_meta"] = outcome.session.to_json()
+        self._collect_policies(outcome.history)
+        if fsm.enable_multistep_planning:
+            called = any(h.get("tool") == "complete_turn" for h in outcome.history)
+            if not called and outcome.value.get("value") is None and (
+                    fsm.max_pllm_steps is None or cur["steps"] < fsm.max_pllm_steps):
+                self._next_step(outcome)
+                return None
+        if not fsm.disable_rllm:
+            verdict = await planner.review(self.llms, self.config, cur["query"], cur["program"], outcome.value.get("value"))
+            self.thoughts.append(f"review: {'accepted' if verdict['accept'] else 'rejected'}")
+            if not verdict["accept"]:
+                reduced = fsm.reduced_grammar_for_rllm_review
+                err = {"code": "review_rejected", "category": verdict["category"],
+                       "reason": None if (reduced is None or reduced) else verdict["reason"],
+                       "message": f"The reviewer rejected the result ({verdict['category']})."}
+                return self._step_failed(err, outcome)
+        return self._finish("success", value=outcome.value, outcome=outcome)
+
+    def _next_step(self, outcome: Finished) -> None:
+        """Multi-step planning: keep this step, tell the planner what it may know, plan the next."""
+        cur = self.state["current"]
+        cur["histories"].extend(outcome.history)
+        cur["base_program"] = cur["program"] + "\n"
+        cur["base_record"] = outcome.record.to_json()
+        cur["base_calls"] = sum(1 for e in outcome.record.events if e.get("kind") in ("tool", "internal"))
+        shown = describe_namespace(outcome.namespace, self.config.pllm_prompt.context_var_visibility or "basic-notext")
+        report = f"Step {cur['steps']} ran to the end."
+        if shown:
+            report += "\nVariables now defined:\n" + shown
+        report += "\nWrite the next step (it continues after the previous ones), or call complete_turn() if done."
+        cur["messages"].append({"role": "user", "content": report})
+        cur["program"], cur["record"] = None, None
+
+    async def _on_failed(self, outcome: Failed) -> AgentOutput | None:
+        err = error_record(outcome.error)
+        if outcome.session is not None:
+            self.state["session_meta"] = outcome.session.to_json()
+        self._collect_policies(outcome.history)
+        self.thoughts.append(f"program stopped: {err['code']}")
+        if err["code"] in ("policy_denied", "control_flow_denied"):
+            if not self.fsm.retry_on_policy_violation:
+                return self._fail_turn(err, outcome)
+        elif err["code"] in ("replay_divergence", "internal_error"):
+            return self._fail_turn(err, outcome)
+        return self._step_failed(err, outcome)
+
+    def _step_failed(self, err: dict, outcome: Any = None) -> AgentOutput | None:
+        cur, fsm = self.state["current"], self.fsm
+        cur["failed"] += 1
+        cur["last_error"] = err
+        if outcome is not None:
+            cur["histories"].extend(outcome.history)
+        if cur["messages"]:
+            cur["messages"][-1]["failed"] = True
+        if fsm.max_pllm_failed_steps is not None and cur["failed"] >= fsm.max_pllm_failed_steps:
+            return self._fail_turn(err, outcome)
+        if fsm.max_pllm_steps is not None and cur["steps"] >= fsm.max_pllm_steps:
+            return self._fail_turn(err, outcome)
+        namespace = outcome.namespace if outcome is not None and (self.config.pllm_prompt.debug_info_level == "extra") else None
+        offset = cur["base_program"].count("\n")
+        feedback = planner_feedback(err, cur["program"] or "", self.config, namespace, offset)
+        cur["messages"].append({"role": "user", "content": feedback, "failed": True})
+        cur["since_clear"] += 1
+        every = fsm.clear_history_every_n_attempts
+        if every and not fsm.enable_multistep_planning and cur["since_clear"] >= every:
+            cur["messages"] = [m for m in cur["messages"] if not m.get("failed")]
+            cur["since_clear"] = 0
+        cur["program"], cur["record"] = None, None
+        self.thoughts.append(f"retrying after {err['code']}")
+        return None

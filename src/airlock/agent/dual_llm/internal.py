@@ -1,0 +1,138 @@
+"""Internal tools (``parse_with_ai``, ``verify_hypothesis``, ``set_policy``, ``complete_turn``).
+
+The interpreter calls internal tools synchronously, but QLLM calls are network I/O. Rather than
+block a thread on the event loop, an LLM-backed tool raises :class:`NeedsLLM` (an
+``InterpreterError``, which the interpreter lets through uncaught): ``run`` returns ``Failed``
+with the record up to that call; the engine makes the QLLM call asynchronously, appends the
+answer to the record as an ``internal`` event at the call's index, and replays. The answer is
+then part of the plain-JSON record, so every replica replays the same QLLM output — one
+replay per QLLM call, the same price as a client tool call.
+
+The QLLM reads untrusted data and has no tools; what it returns is validated against the
+requested JSON Schema (retrying with the complaint) before the program sees it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from airlock.interpreter import InterpreterError
+from airlock.meta import SessionMeta, Tagged
+from airlock.policy import PolicyError, compile_policy
+from airlock.policy.decision import Decision
+
+from .llms import Llms, parse_json
+from .prompts import template
+from .schema import validate
+
+LLM_TOOLS = ("parse_with_ai", "verify_hypothesis")
+QLLM_TRIES = 3
+
+
+class NeedsLLM(InterpreterError):
+    """Unwinds the interpreter so the engine can answer an internal call asynchronously."""
+
+    code = "needs_llm"
+
+    def __init__(self, tool: str, args: dict[str, Any]) -> None:
+        super().__init__(f"internal tool {tool} needs an LLM call")
+        self.tool = tool
+        self.call_args = args
+
+
+def internal_tools(enabled: list[str]) -> dict[str, Any]:
+    """The callables handed to the interpreter for the enabled internal tools."""
+
+    def parse_with_ai(query: str, output_schema: Any) -> Any:
+        raise NeedsLLM("parse_with_ai", {"query": query, "output_schema": output_schema})
+
+    def verify_hypothesis(hypothesis: str, evidence: Any = None) -> Any:
+        raise NeedsLLM("verify_hypothesis", {"hypothesis": hypothesis, "evidence": evidence})
+
+    def set_policy(code: str) -> Any:
+        if not isinstance(code, str) or not code.strip():
+            raise ValueError("set_policy needs SQRT code as a non-empty string")
+        try:
+            compile_policy(code)
+        except PolicyError as exc:
+            raise ValueError(f"invalid SQRT policy: {exc}") from None
+        return None
+
+    def complete_turn() -> Any:
+        return None
+
+    every = {"parse_with_ai": parse_with_ai, "verify_hypothesis": verify_hypothesis,
+             "set_policy": set_policy, "complete_turn": complete_turn}
+    return {name: every[name] for name in enabled if name in every}
+
+
+async def answer(llms: Llms, tool: str, args: dict[str, Any], config: Any) -> tuple[Any, bool]:
+    """Perform an LLM-backed internal call: ``(result, is_error)`` as recorded in the event."""
+    qp = getattr(config.config.prompt, "qllm", None)
+    system = template("qllm", getattr(qp, "flavor", None), getattr(qp, "version", None))
+    if tool == "parse_with_ai":
+        return await _structured(llms, system, str(args.get("query", "")), args.get("output_schema"))
+    evidence = json.dumps(args.get("evidence"), ensure_ascii=False, default=str)
+    query = (f"Hypothesis: {args.get('hypothesis')}\n\nEvidence:\n{evidence}\n\n"
+             "Does the evidence support the hypothesis?")
+    schema = {"type": "object", "properties": {"verified": {"type": "boolean"}}, "required": ["verified"]}
+    value, is_error = await _structured(llms, system, query, schema)
+    return (value.get("verified") if not is_error else value), is_error
+
+
+async def _structured(llms: Llms, system: str, query: str, schema: Any) -> tuple[Any, bool]:
+    schema = schema if isinstance(schema, dict) else {}
+    wire_schema = schema if schema.get("type") == "object" else None  # providers want an object at the top
+    turns = [{"role": "user", "content": f"{query}\n\nAnswer with JSON matching this JSON Schema:\n{json.dumps(schema)}"}]
+    problem = "no answer"
+    for _ in range(QLLM_TRIES):
+        text = await llms.ask(system, turns, model=llms.qllm_model, json_schema=wire_schema)
+        try:
+            value = parse_json(text)
+        except ValueError as exc:
+            problem = f"the answer is not valid JSON ({exc})"
+        else:
+            errors = validate(value, schema)
+            if not errors:
+                return value, False
+            problem = "the answer does not match the schema: " + "; ".join(errors)
+        turns = [*turns, {"role": "assistant", "content": text},
+                 {"role": "user", "content": f"Invalid: {problem}. Answer again with JSON only."}]
+    return f"parse_with_ai: the quarantined LLM gave no valid answer after {QLLM_TRIES} tries ({problem})", True
+
+
+async def detect_error(llms: Llms, tool: str, text: str, config: Any) -> bool:
+    """``detect_tool_errors: "llm"``: ask the QLLM whether a tool's output reports a failure."""
+    ep = getattr(config.config.prompt, "error_detector_llm", None)
+    system = template("error_detector", getattr(ep, "flavor", None), getattr(ep, "version", None))
+    limit = config.fsm.detect_tool_error_max_result_length
+    if limit:
+        text = text[:limit]
+    schema = {"type": "object", "properties": {"is_error": {"type": "boolean"}}, "required": ["is_error"]}
+    try:
+        value = await llms.ask_json(system, [{"role": "user", "content": f"Tool: {tool}\nOutput:\n{text}"}],
+                                    model=llms.qllm_model, json_schema=schema)
+    except ValueError:
+        return False
+    return bool(isinstance(value, dict) and value.get("is_error") is True)
+
+
+class GuardedPolicy:
+    """The session's compiled policy, plus one rule of our own: ``set_policy`` code must be a
+    literal the planner wrote. Code carrying any producer or tag came from data, and letting
+    data write policy would let an injection rewrite the rules that contain it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def check_call(self, tool: str, args: Mapping[str, Tagged], session: SessionMeta) -> Any:
+        if tool == "set_policy":
+            tainted = [k for k, a in args.items() if not a.meta.producers.is_empty() or not a.meta.tags.is_empty()]
+            if tainted:
+                return Decision(tool, "hard_denied", reason="set_policy code must be written by the planner, "
+                                "not derived from data (argument carries metadata)")
+        return self.inner.check_call(tool, args, session)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
