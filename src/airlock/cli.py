@@ -154,9 +154,10 @@ def policy_test(policy: str = typer.Argument(...), cases: str = typer.Argument(.
 
 @app.command()
 def demo() -> None:
-    """Offline walkthrough with the recorded replay provider."""
-    typer.echo("The offline demo needs the dual-LLM agent, which this build does not include yet.", err=True)
-    raise typer.Exit(1)
+    """Offline walkthrough with the recorded replay provider: an injection meets a policy."""
+    from airlock.demo.walkthrough import run
+
+    raise typer.Exit(run(typer.echo))
 
 
 def main() -> None:  # pragma: no cover - console entry

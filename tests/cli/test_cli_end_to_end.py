@@ -88,3 +88,12 @@ def test_serve_and_call_with_the_openai_sdk(env):
         output = server.communicate(timeout=15)[0]
     # Secrets never reach the log.
     assert secret not in output and "sk-operator-key" not in output
+
+
+def test_demo_runs_offline_and_shows_the_denial(tmp_path):
+    result = subprocess.run([AIRLOCK, "demo"], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                            env={k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "status: failure" in result.stdout
+    assert "Tool call send_email denied by argument checking policies." in result.stdout
+    assert "attacker@evil.com" in result.stdout
