@@ -1351,15 +1351,8 @@ class Compiler:
                     if impl is not None:
                         return impl(it, a, k)
                     return it.call(get_attr(it, o, name), a, k)
-                except InterpreterError as e:
-                    e.at(line, col)
-                    raise
-                except ProgRaise as e:
-                    if e.exc.line is None:
-                        e.exc.line, e.exc.col = line, col
-                    raise
-                except CONVERTIBLE as e:
-                    raise _located(e, it, line, col) from None
+                except (InterpreterError, ProgRaise, *CONVERTIBLE) as e:
+                    raise _at_call(e, it, line, col) from None
 
             return call_method
         func = self.expr(node.func)
@@ -1370,15 +1363,8 @@ class Compiler:
             a, k = build(fr)
             try:
                 return it.call(f, a, k)
-            except InterpreterError as e:
-                e.at(line, col)
-                raise
-            except ProgRaise as e:
-                if e.exc.line is None:
-                    e.exc.line, e.exc.col = line, col
-                raise
-            except CONVERTIBLE as e:
-                raise _located(e, it, line, col) from None
+            except (InterpreterError, ProgRaise, *CONVERTIBLE) as e:
+                raise _at_call(e, it, line, col) from None
 
         return call
 
@@ -1496,6 +1482,19 @@ def _names_of(t: ast.AST) -> set[str]:
     out: set[str] = set()
     _target_names(t, out)
     return out
+
+
+def _at_call(e: BaseException, it: Any, line: int, col: int) -> BaseException:
+    """The error a failed call raises, located at the call: our errors get the position if they
+    have none, a program exception keeps the innermost position, a Python error is converted."""
+    if isinstance(e, InterpreterError):
+        e.at(line, col)
+        return e
+    if isinstance(e, ProgRaise):
+        if e.exc.line is None:
+            e.exc.line, e.exc.col = line, col
+        return e
+    return _located(e, it, line, col)
 
 
 def _located(e: BaseException, it: Any, line: int, col: int) -> ProgRaise:
