@@ -30,7 +30,7 @@ def client(scenario_airlock):
         yield c
 
 
-def test_tutorial_as_written(client, llm, scenario_fake):
+def test_tutorial_as_written(client, llm):
     # Case 1: the document may not go to gmail.com.
     denied = driver.sequrity_chat(client, UNTRUSTED, headers_every_time=False, overrides=TUTORIAL_TOOLS)
     assert_outcome(denied, UNTRUSTED, llm, qllm_calls=0)
@@ -58,7 +58,7 @@ def test_tutorial_as_written(client, llm, scenario_fake):
 
 
 @pytest.mark.parametrize("case", [UNTRUSTED, TRUSTED], ids=lambda c: c.id)
-def test_tutorial_sequrity_messages(client, llm, case, scenario_fake):
+def test_tutorial_sequrity_messages(client, llm, case):
     run = driver.sequrity_messages(client, case, overrides=TUTORIAL_TOOLS)
     assert_outcome(run, case, llm, qllm_calls=0)
     assert run.responses[0].stop_reason == "tool_use"
@@ -167,3 +167,22 @@ def test_arch_from_header_or_key(scenario_airlock, llm):
                                               messages=[{"role": "user", "content": TRUSTED.query}])
     assert resp.choices[0].message.tool_calls[0].function.name == "get_internal_document"
     assert [c.role for c in llm.calls] == ["pllm", "pllm"]
+
+
+def test_retried_tool_result_reemits_the_pending_call(client, llm):
+    """A client that re-posts a tool result (e.g. after a timeout) gets the same pending call back,
+    with the same id, and nothing is planned or run twice."""
+    case = TRUSTED
+    kw = dict(model=UNTRUSTED_MODEL, tools=case.tools, features=case.features, security_policy=case.policy,
+              fine_grained_config=case.config, provider="openrouter", llm_api_key=driver.USER_LLM_KEY)
+    messages = [{"role": "user", "content": case.query}]
+    first = client.control.chat.create(messages=messages, **kw)
+    (call,) = first.choices[0].message.tool_calls
+    messages += [first.choices[0].message.model_dump(mode="json", exclude_none=True),
+                 {"role": "tool", "tool_call_id": call.id, "content": TUTORIAL_DOC_TEXT}]
+    second = client.control.chat.create(messages=messages, **kw)
+    again = client.control.chat.create(messages=messages, **kw)
+    (send,), (send_again,) = second.choices[0].message.tool_calls, again.choices[0].message.tool_calls
+    assert send.function.name == send_again.function.name == "send_email"
+    assert send.id == send_again.id and send.function.arguments == send_again.function.arguments
+    assert llm.count("pllm") == 1
