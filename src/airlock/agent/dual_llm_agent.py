@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from airlock.agent.call import Call, JsonReply, StreamReply
 from airlock.agent.dual_llm import DualLLMEngine
+from airlock.agent.dual_llm.engine import repeats_final
 from airlock.agent.wire import WireError, parse_conversation, render_json, render_sse
 from airlock.api.errors import ApiError
 from airlock.providers import UpstreamClient, UpstreamError
+from airlock.sessions.lookup import successor
 from airlock.sessions.store import SessionConflict, Store
 
 
@@ -26,6 +28,8 @@ class DualLLM:
             conversation = parse_conversation(call.api, call.body)
         except WireError as exc:
             raise ApiError(400, str(exc), param=getattr(exc, "param", None)) from None
+        if call.session.closed and not repeats_final(conversation, call.session.state.get("dual", {})):
+            call.session = successor(call.session, call.config.arch)
         state = call.session.state.setdefault("dual", {})
         try:
             output = await self.engine.run(

@@ -19,6 +19,7 @@ from airlock.api.errors import ApiError, stream_error_event
 from airlock.meta import SessionMeta
 from airlock.providers.registry import ApiFormat as Api
 from airlock.providers import UpstreamClient, UpstreamError
+from airlock.sessions.lookup import successor
 from airlock.sessions.records import SessionRecord
 from airlock.sessions.store import SessionConflict, Store
 
@@ -50,6 +51,8 @@ class SingleLLM:
         self.store = store
 
     async def serve(self, call: Call) -> JsonReply | StreamReply:
+        if call.session.closed:
+            call.session = successor(call.session, call.config.arch)
         session = call.session
         state = session.state
         id_map: dict[str, str] = state.setdefault("tool_ids", {})

@@ -4,7 +4,8 @@ Order: the ``X-Session-ID`` header, else the session named by the newest of our 
 else a new session. A session is visible only to the key that created it: to any other key it
 does not exist (404, never 403, so ids cannot be probed). A session that ended (its last turn
 answered) is succeeded by a fresh one that inherits its tool-call id map, because clients such
-as the ``sequrity`` SDK keep sending the last ``X-Session-ID`` they saw.
+as the ``sequrity`` SDK keep sending the last ``X-Session-ID`` they saw (``successor``; the agent
+decides, since a retry of an ended session's last request must get its stored answer instead).
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ async def find_or_create(
     record = await store.get_session(session_id)
     if record is None or record.key_id != key.id:
         raise SessionLookupError(404, f"Session {session_id} not found.", "X-Session-ID")
-    if record.closed:
-        inherited = {"tool_ids": dict(record.state.get("tool_ids", {}))}
-        return SessionRecord(id=new_session_id(), key_id=key.id, arch=arch, state=inherited)
     return record
+
+
+def successor(record: SessionRecord, arch: str) -> SessionRecord:
+    """A fresh session for a request that names an ended one; it keeps the tool-call id map so
+    the history the client still holds resolves."""
+    inherited = {"tool_ids": dict(record.state.get("tool_ids", {}))}
+    return SessionRecord(id=new_session_id(), key_id=record.key_id, arch=arch, state=inherited)

@@ -53,6 +53,17 @@ STATE_VERSION = 1
 PAST_TURNS_WHEN_PRUNING = 5
 
 
+def repeats_final(conv: Conversation, state: dict) -> bool:
+    """The request re-posts exactly the tool results that produced the last final answer (a
+    client retrying after a lost response): it gets that answer again, with no LLM call and no
+    tool run twice — even when that answer ended the session."""
+    last = state.get("last_final")
+    results = conv.trailing_tool_results()
+    cur = state.get("current")
+    return bool(last and results and not (cur and cur.get("pending"))
+                and [r.tool_call_id for r in results] == last["answered"])
+
+
 class DualLLMEngine:
     def __init__(self, upstream: UpstreamClient) -> None:
         self.upstream = upstream
@@ -91,7 +102,7 @@ class _Request:
         results = self.conv.trailing_tool_results()
         cur = state["current"]
         last = state.get("last_final")
-        if last and results and not (cur and cur.get("pending")) and [r.tool_call_id for r in results] == last["answered"]:
+        if repeats_final(self.conv, state):
             self.thoughts.append("repeating this turn's final answer")  # a client retrying the same POST
             return self._out(last["content"], failed=bool(last.get("failed")))
         if state["closed"]:
