@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/policy.py
 	$(BIN)/python bench/interpreter.py
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/dual_llm_cost.py
 
 clean:
 	rm -rf $(VENV)
