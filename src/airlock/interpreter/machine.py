@@ -303,14 +303,17 @@ class Machine:
              "decision": decision_json(decision)}
         )
         if verdict == HARD or (verdict == SOFT and opts.stop_on_soft_deny):
-            detail = decision_message(decision)
+            headline = f"Tool call {name} denied by argument checking policies."
+            detail = decision_message(decision) or ""
+            if detail.startswith(headline):
+                detail = detail[len(headline):].lstrip("\n")
+            # Readable first (headline, then the decision's own lines), then the data behind it.
+            results = {k: v for k, v in decision_json(decision).items() if k != "message"}
             msg = (
-                f"Tool call {name} denied by argument checking policies. "
-                f"Tool calls: {{'{name}': {json.dumps(args_json, ensure_ascii=False, default=str)[:2000]}}}. "
-                f"Checking results: {json.dumps(decision_json(decision), default=str)[:4000]}"
+                headline + (f"\n{detail}" if detail else "")
+                + f"\nTool calls: {{'{name}': {json.dumps(args_json, ensure_ascii=False, default=str)[:2000]}}}. "
+                f"Checking results: {json.dumps(results, default=str)[:4000]}"
             )
-            if detail:
-                msg += f" {detail}"
             raise PolicyDenied(msg, tool=name, decision=decision, verdict=verdict,
                                detail={"tool": name, "verdict": verdict})
 

@@ -76,6 +76,9 @@ def error_record(exc: Any) -> dict[str, Any]:
         out["tool"] = getattr(exc, "tool", "")
         out["verdict"] = getattr(exc, "verdict", "")
         detail = getattr(decision, "message", "") or ""
+        headline = detail.splitlines()[0] if detail else ""
+        if headline and exc.message.startswith(headline):
+            detail = detail[len(headline):].lstrip("\n")  # said once, at the top
         # The headline, then the decision's own lines ('<tool>' is denied ... and the rules).
         denial = exc.message if detail and detail in exc.message else (exc.message + ("\n" + detail if detail else ""))
         # The docs' refund example looks for this exact phrase.
