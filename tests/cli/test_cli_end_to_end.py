@@ -97,3 +97,47 @@ def test_demo_runs_offline_and_shows_the_denial(tmp_path):
     assert "status: failure" in result.stdout
     assert "Tool call send_email denied by argument checking policies." in result.stdout
     assert "attacker@evil.com" in result.stdout
+
+
+def test_serve_on_postgresql(env):
+    """The same operator path with AIRLOCK_DATABASE_URL pointing at PostgreSQL."""
+    import asyncio
+
+    from tests.conftest import fresh_pg_database
+
+    values, fake = env
+
+    async def scenario():
+        async with fresh_pg_database() as url:
+            pg = {**values, "AIRLOCK_DATABASE_URL": url}
+            created = await asyncio.to_thread(run, ["keys", "create", "--name", "pg"], pg)
+            assert created.returncode == 0, created.stderr
+            secret = created.stdout.strip().splitlines()[-1]
+            port = _free_port()
+            server = subprocess.Popen([AIRLOCK, "serve", "--port", str(port)], env=pg,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                async with httpx.AsyncClient(timeout=10) as http:
+                    for _ in range(300):
+                        try:
+                            if (await http.get(f"http://127.0.0.1:{port}/control/health")).status_code == 200:
+                                break
+                        except httpx.TransportError:
+                            pass
+                        assert server.poll() is None
+                        await asyncio.sleep(0.1)
+                    fake.push(Reply(text="stored in postgres"))
+                    answer = await http.post(f"http://127.0.0.1:{port}/control/chat/openai/v1/chat/completions",
+                                             headers={"Authorization": f"Bearer {secret}"},
+                                             json={"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]})
+                    assert answer.status_code == 200 and "stored in postgres" in answer.text
+                    session = answer.headers["x-session-id"]
+                    again = await http.post(f"http://127.0.0.1:{port}/control/chat/openai/v1/chat/completions",
+                                            headers={"Authorization": f"Bearer {secret}", "X-Session-ID": session},
+                                            json={"model": "fake-model", "messages": [{"role": "user", "content": "again"}]})
+                    assert again.status_code == 200 and again.headers["x-session-id"] == session
+            finally:
+                server.terminate()
+                await asyncio.to_thread(server.communicate, timeout=15)
+
+    asyncio.run(scenario())
