@@ -43,6 +43,7 @@ class Conversation:
     tools: list[ToolDef]
     model: str
     stream: bool = False
+    continues: bool = False  # Responses' previous_response_id: the input extends the stored history
 
     @property
     def starts_turn(self) -> bool:

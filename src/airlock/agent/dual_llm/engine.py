@@ -111,6 +111,8 @@ class _Request:
         trusted = [_fingerprint(m) for m in self.conv.messages if m.role in ("user", "system")]
         answers_pending = bool(cur and cur.get("pending") and any(r.tool_call_id in cur["pending"] for r in results))
         seen = state["seen"]
+        if self.conv.continues and seen:
+            trusted = seen + trusted  # the posted items extend the stored history
         mismatch = bool(seen and trusted and trusted[:len(seen)] != seen
                         and not (answers_pending and seen[:len(trusted)] == trusted))
         if mismatch:
@@ -192,7 +194,10 @@ class _Request:
         cur = {"query": query, "context": context, "tools": None, "steps": 0, "failed": 0, "since_clear": 0,
                "messages": [], "program": None, "record": None, "base_program": "", "base_record": None,
                "base_calls": 0, "pending": {}, "histories": [], "last_error": None, "suspend_session": None,
-               "config": self.config.to_public_json()}
+               "config": self.config.to_public_json(),
+               # A tool result may come back without the tool list (Responses chaining): keep it.
+               "tool_defs": [{"name": t.name, "description": t.description, "parameters": t.parameters,
+                              "output_schema": t.output_schema} for t in self.conv.tools]}
         state["current"] = cur
         self.thoughts.append(f"turn {state['turn']}")
         tools = self.conv.tools
@@ -267,7 +272,8 @@ class _Request:
 
     def _tools(self) -> list[ToolDef]:
         keep = self.state["current"]["tools"]
-        return [t for t in self.conv.tools if keep is None or t.name in keep]
+        tools = self.conv.tools or [ToolDef(**d) for d in self.state["current"].get("tool_defs") or []]
+        return [t for t in tools if keep is None or t.name in keep]
 
     def _internal_names(self) -> list[str]:
         return list(self.fsm.enabled_internal_tools or [])

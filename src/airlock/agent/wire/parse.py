@@ -39,4 +39,6 @@ def parse_conversation(api: ApiFormat | str, body: dict[str, Any]) -> Conversati
     else:
         messages, tools = responses_input(body), responses_tools(body.get("tools"))
     name_tool_results(messages)
-    return Conversation(messages=messages, tools=tools, model=model, stream=bool(body.get("stream")))
+    # Responses clients chain with previous_response_id and post only the new items.
+    continues = ApiFormat(api) is ApiFormat.RESPONSES and bool(body.get("previous_response_id"))
+    return Conversation(messages=messages, tools=tools, model=model, stream=bool(body.get("stream")), continues=continues)
