@@ -58,6 +58,23 @@ def _final(run: Run, text: str, reason: str | None) -> Run:
 Tools = dict[str, Callable[..., str]] | None
 
 
+def _chat_round(run: Run, resp: Any, session: str | None, overrides: Tools) -> bool:
+    """Record one Chat Completions answer; run its tool calls. True when it was the final answer."""
+    run.responses.append(resp)
+    run.sessions.append(session)
+    choice = resp.choices[0]
+    run.messages.append(choice.message.model_dump(mode="json", exclude_none=True))
+    if choice.finish_reason != "tool_calls":
+        _final(run, choice.message.content, choice.finish_reason)
+        return True
+    for tc in choice.message.tool_calls:
+        args = json.loads(tc.function.arguments)
+        run.calls.append((tc.function.name, args))
+        run.call_ids.append(tc.id)
+        run.messages.append({"role": "tool", "tool_call_id": tc.id, "content": run_tool(tc.function.name, args, overrides)})
+    return False
+
+
 def sequrity_chat(client: SequrityClient, case: Case, *, messages: list[dict] | None = None,
                   headers_every_time: bool = True, overrides: Tools = None, **kw: Any) -> Run:
     """Chat Completions through ``client.control.chat.create``."""
@@ -71,18 +88,8 @@ def sequrity_chat(client: SequrityClient, case: Case, *, messages: list[dict] | 
             extra = dict(features=case.features, security_policy=case.policy, fine_grained_config=case.config)
         resp = client.control.chat.create(messages=run.messages, tools=case.tools, **extra, **kw)
         first = False
-        run.responses.append(resp)
-        run.sessions.append(resp.session_id)
-        choice = resp.choices[0]
-        run.messages.append(choice.message.model_dump(mode="json", exclude_none=True))
-        if choice.finish_reason != "tool_calls":
-            return _final(run, choice.message.content, choice.finish_reason)
-        for tc in choice.message.tool_calls:
-            args = json.loads(tc.function.arguments)
-            run.calls.append((tc.function.name, args))
-            run.call_ids.append(tc.id)
-            run.messages.append({"role": "tool", "tool_call_id": tc.id,
-                                 "content": run_tool(tc.function.name, args, overrides)})
+        if _chat_round(run, resp, resp.session_id, overrides):
+            return run
     raise AssertionError(f"no final answer after {MAX_ROUNDS} rounds: {run.messages[-1]}")
 
 
@@ -151,18 +158,8 @@ def openai_chat(client: openai.OpenAI, case: Case, *, overrides: Tools = None, m
         raw = client.chat.completions.with_raw_response.create(model=model, messages=run.messages, tools=case.tools,
                                                                extra_headers=case.headers())
         resp = raw.parse()
-        run.responses.append(resp)
-        run.sessions.append(raw.headers.get("x-session-id"))
-        choice = resp.choices[0]
-        run.messages.append(choice.message.model_dump(mode="json", exclude_none=True))
-        if choice.finish_reason != "tool_calls":
-            return _final(run, choice.message.content, choice.finish_reason)
-        for tc in choice.message.tool_calls:
-            args = json.loads(tc.function.arguments)
-            run.calls.append((tc.function.name, args))
-            run.call_ids.append(tc.id)
-            run.messages.append({"role": "tool", "tool_call_id": tc.id,
-                                 "content": run_tool(tc.function.name, args, overrides)})
+        if _chat_round(run, resp, raw.headers.get("x-session-id"), overrides):
+            return run
     raise AssertionError(f"no final answer after {MAX_ROUNDS} rounds")
 
 
