@@ -305,3 +305,18 @@ async def test_failed_steps_are_pruned_from_later_turns_context(upstream, script
     third = script.pllm_text(2)
     assert "final_return_value = 1" in third and "nope" not in third
     assert client.state["turns"][0]["messages"] == [{"role": "assistant", "content": "```python\nfinal_return_value = 1\n```"}]
+
+
+async def test_a_result_the_client_marks_as_error_is_an_error_in_the_program(upstream, script):
+    # Messages' tool_result "is_error": true reaches the program as a failed call, not as data.
+    script.add("pllm", program(
+        'final_return_value = None\ntry:\n    d = get_doc(doc_id="D1")\n    final_return_value = "got it"\n'
+        'except Exception:\n    final_return_value = "the tool failed"'))
+    client = Client(upstream, make_config(), TOOLS)
+    client.messages.append(Message("user", "fetch D1"))
+    out = await client.post()
+    (call,) = out.tool_calls
+    client.messages += [Message("assistant", "", tool_calls=[{"id": call.id, "name": call.name, "arguments": call.arguments}]),
+                        Message("tool", "permission denied", tool_call_id=call.id, name=call.name, is_error=True)]
+    out = await client.post()
+    assert json.loads(out.content)["final_return_value"]["value"] == "the tool failed"

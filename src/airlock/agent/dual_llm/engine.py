@@ -410,8 +410,8 @@ class _Request:
                 break
             call = tools.get(index) or {"tool": msg.name or "", "args": {}}
             raw = msg.content
-            is_error = False
-            if self.fsm.detect_tool_errors == "llm":
+            is_error = msg.is_error  # the client said so (Messages' tool_result is_error)
+            if not is_error and self.fsm.detect_tool_errors == "llm":
                 is_error = await internal.detect_error(self.llms, call["tool"], raw, self.config)
             record = interp.record_tool_result(record, index, raw, is_error=is_error)
             key = self._cache_key(call["tool"], call["args"])
