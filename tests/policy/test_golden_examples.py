@@ -11,52 +11,14 @@ from __future__ import annotations
 from airlock.meta import Meta, SessionMeta, StrSet, Tagged
 from airlock.policy import compile_policy, initial_result_meta
 
+from tests.reference_policies import (
+    LEAK_POLICY, LLM_BLOCKED_POLICY, PII_POLICY, PROVENANCE_POLICY, RACE_POLICY, REFUND_POLICY,
+)
+
 from .conftest import T
 
-EX1 = r"""
-let sensitive_docs = {"internal_use", "confidential"};
-tool "get_internal_document" -> @tags |= sensitive_docs;
-tool "send_email" {
-    hard deny when (body.tags overlaps sensitive_docs) and (not to.value in {str matching r".*@trustedcorp\.com"});
-}
-"""
-
-EX2 = r"""
-tool "issue_refund" {
-    session before {
-        when "attempt3" in @tags { @tags |= {"final_attempt"}; }
-    }
-    session before {
-        when "attempt2" in @tags { @tags |= {"attempt3"}; }
-    }
-    session before {
-        when "attempt1" in @tags { @tags |= {"attempt2"}; }
-    }
-    session before {
-        @tags |= {"attempt1"};
-    }
-    hard allow when "final_attempt" in @session.tags;
-}
-"""
-
-EX3 = r"""
-tool "get_quarterly_earning_report" -> @producers |= {"verified_financial_data"};
-tool "get_marketing_analysis" -> @producers |= {"verified_marketing_data"};
-tool "generate_business_summary" {
-    hard allow when @args.producers superset of {"verified_financial_data", "verified_marketing_data"};
-}
-"""
-
-EX4 = r"""
-tool "load_patient_record" -> @tags |= {"pii"};
-tool "de_identify_data" -> @tags -= {"pii"};
-tool r"send_to_.*" {
-    hard deny when "pii" in data.tags;
-}
-"""
-
-EX5_RACE = 'tool "retrive_applicant_profile" -> @tags |= {"RACE"};'
-EX5_BLOCKED = 'tool "retrive_applicant_profile_text" -> @tags |= {"__llm_blocked"};'
+EX1, EX2, EX3, EX4 = LEAK_POLICY, REFUND_POLICY, PROVENANCE_POLICY, PII_POLICY
+EX5_RACE, EX5_BLOCKED = RACE_POLICY, LLM_BLOCKED_POLICY
 
 PRESETS = {"default_allow": True, "enable_non_executable_memory": True}
 
