@@ -141,3 +141,13 @@ def test_serve_on_postgresql(env):
                 await asyncio.to_thread(server.communicate, timeout=15)
 
     asyncio.run(scenario())
+
+
+def test_policy_check_reads_stdin_and_points_at_the_error(tmp_path):
+    bad = run(["policy", "check", "-"], os.environ, stdin='tool "x" {\n  hard deny when ;\n}\n')
+    assert bad.returncode != 0
+    output = bad.stdout + bad.stderr
+    assert "line 2, column" in output and "^" in output and "expected" in output
+    good = tmp_path / "ok.sqrt"
+    good.write_text('tool "send_email" { hard deny when to.value in {"x@evil.com"}; }\n')
+    assert run(["policy", "check", str(good)], os.environ).returncode == 0
