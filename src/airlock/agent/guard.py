@@ -9,9 +9,9 @@ denied call never reaches the client and the client's loop ends cleanly.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from airlock.agent.wire.answer import tool_calls_in
 from airlock.meta import SessionMeta, Tagged
 from airlock.policy import CompiledPolicy, PolicyError, compile_policy
 from airlock.providers.registry import ApiFormat
@@ -38,34 +38,6 @@ def session_policy(config: Any) -> CompiledPolicy | None:
         raise PolicyConfigError(str(exc)) from None
 
 
-def _calls(api: ApiFormat, answer: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
-    """The tool calls in a response and the list holding them (to filter in place)."""
-    if api == ApiFormat.CHAT_COMPLETIONS:
-        message = ((answer.get("choices") or [{}])[0]).get("message") or {}
-        holder = message.get("tool_calls") or []
-        return holder, holder
-    if api == ApiFormat.MESSAGES:
-        holder = answer.get("content") or []
-        return [b for b in holder if b.get("type") == "tool_use"], holder
-    holder = answer.get("output") or []
-    return [i for i in holder if i.get("type") == "function_call"], holder
-
-
-def _name_and_args(api: ApiFormat, call: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    if api == ApiFormat.CHAT_COMPLETIONS:
-        fn = call.get("function") or {}
-        name, raw = fn.get("name", ""), fn.get("arguments") or "{}"
-    elif api == ApiFormat.MESSAGES:
-        return call.get("name", ""), dict(call.get("input") or {})
-    else:
-        name, raw = call.get("name", ""), call.get("arguments") or "{}"
-    try:
-        args = json.loads(raw)
-    except ValueError:
-        args = {}
-    return name, args if isinstance(args, dict) else {"arguments": args}
-
-
 def enforce(
     api: ApiFormat, answer: dict[str, Any], policy: CompiledPolicy, session: SessionMeta
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
@@ -74,25 +46,23 @@ def enforce(
     Returns the decisions and the allowed calls by upstream id (``{"name", "args"}``), whose
     ``session after`` updates run when the client posts their results (``after_results``).
     """
-    calls, holder = _calls(api, answer)
+    holder, calls = tool_calls_in(api, answer)
     history: list[dict[str, Any]] = []
     denied: list[tuple[dict[str, Any], str]] = []
     allowed: dict[str, dict[str, Any]] = {}
-    for call in calls:
-        name, args = _name_and_args(api, call)
-        decision = policy.before_call(name, {k: Tagged(v) for k, v in args.items()}, session)
-        history.append({"tool": name, **decision.to_json()})
+    for block, call in calls:
+        decision = policy.before_call(call.name, {k: Tagged(v) for k, v in call.arguments.items()}, session)
+        history.append({"tool": call.name, **decision.to_json()})
         if decision.verdict != "allowed":
-            denied.append((call, decision.message))
+            denied.append((block, decision.message))
         else:
-            allowed[call.get("call_id") or call.get("id", "")] = {"name": name, "args": args}
+            allowed[call.id] = {"name": call.name, "args": call.arguments}
     if not denied:
         return history, allowed
-    for call, _ in denied:
-        holder.remove(call)
-    explanation = "\n".join(message for _, message in denied)
-    if not _calls(api, answer)[0]:
-        _replace_with_text(api, answer, explanation)
+    for block, _ in denied:
+        holder.remove(block)
+    if len(denied) == len(calls):
+        _replace_with_text(api, answer, "\n".join(message for _, message in denied))
     return history, allowed
 
 

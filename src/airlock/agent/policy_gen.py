@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from airlock.policy import PolicyError, compile_policy
-from airlock.providers import UpstreamClient, UpstreamError
+from airlock.providers import UpstreamClient
 from airlock.providers.registry import ApiFormat
 
 REQUEST_TYPES = Literal[
@@ -134,4 +134,4 @@ async def generate_policy(
     )
 
 
-__all__ = ["PolicyGenRequest", "PolicyGenFailed", "generate_policy", "extract_policy", "UpstreamError"]
+__all__ = ["PolicyGenRequest", "PolicyGenFailed", "generate_policy", "extract_policy"]

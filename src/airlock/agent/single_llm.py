@@ -20,7 +20,6 @@ from airlock.meta import SessionMeta
 from airlock.providers.registry import ApiFormat as Api
 from airlock.providers import UpstreamClient, UpstreamError
 from airlock.sessions.lookup import successor
-from airlock.sessions.records import SessionRecord
 from airlock.sessions.store import SessionConflict, Store
 
 
@@ -167,4 +166,4 @@ def _max_turns(config: Any) -> int | None:
     return getattr(fsm, "max_n_turns", None)
 
 
-__all__ = ["SingleLLM", "starts_turn", "SessionRecord"]
+__all__ = ["SingleLLM", "starts_turn"]

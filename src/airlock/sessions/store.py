@@ -7,7 +7,7 @@ one replica) resuming the same session cannot both win: the loser gets ``Session
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from airlock.sessions.records import KeyRecord, SessionRecord
 
@@ -47,4 +47,4 @@ def store_from_url(url: str) -> Store:
     return SqlStore(url)
 
 
-__all__ = ["Store", "SessionConflict", "store_from_url", "KeyRecord", "SessionRecord", "Any"]
+__all__ = ["Store", "SessionConflict", "store_from_url", "KeyRecord", "SessionRecord"]

@@ -24,30 +24,38 @@ def _arguments(raw: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"arguments": value}
 
 
-def answer_to_output(api: ApiFormat, answer: dict[str, Any]) -> AgentOutput:
-    usage = answer.get("usage") or {}
-    texts: list[str] = []
-    calls: list[ToolCallOut] = []
+def tool_calls_in(api: ApiFormat, answer: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], ToolCallOut]]]:
+    """The list holding the answer's tool calls (to filter in place) and each call's block with
+    its neutral reading (id, name, arguments as a dict)."""
     if api == ApiFormat.CHAT_COMPLETIONS:
         message = ((answer.get("choices") or [{}])[0]).get("message") or {}
-        texts.append(message.get("content") or "")
-        for call in message.get("tool_calls") or ():
-            fn = call.get("function") or {}
-            calls.append(ToolCallOut(call.get("id", ""), fn.get("name", ""), _arguments(fn.get("arguments"))))
+        holder = message.get("tool_calls") or []
+        calls = [(c, ToolCallOut(c.get("id", ""), (c.get("function") or {}).get("name", ""),
+                                 _arguments((c.get("function") or {}).get("arguments")))) for c in holder]
+    elif api == ApiFormat.MESSAGES:
+        holder = answer.get("content") or []
+        calls = [(b, ToolCallOut(b.get("id", ""), b.get("name", ""), _arguments(b.get("input"))))
+                 for b in holder if b.get("type") == "tool_use"]
+    else:
+        holder = answer.get("output") or []
+        calls = [(i, ToolCallOut(i.get("call_id", ""), i.get("name", ""), _arguments(i.get("arguments"))))
+                 for i in holder if i.get("type") == "function_call"]
+    return holder, calls
+
+
+def answer_to_output(api: ApiFormat, answer: dict[str, Any]) -> AgentOutput:
+    usage = answer.get("usage") or {}
+    calls = [call for _, call in tool_calls_in(api, answer)[1]]
+    if api == ApiFormat.CHAT_COMPLETIONS:
+        message = ((answer.get("choices") or [{}])[0]).get("message") or {}
+        texts = [message.get("content") or ""]
         tokens = Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)), 1)
     elif api == ApiFormat.MESSAGES:
-        for block in answer.get("content") or ():
-            if block.get("type") == "text":
-                texts.append(block.get("text", ""))
-            elif block.get("type") == "tool_use":
-                calls.append(ToolCallOut(block.get("id", ""), block.get("name", ""), _arguments(block.get("input"))))
+        texts = [b.get("text", "") for b in answer.get("content") or () if b.get("type") == "text"]
         tokens = Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)), 1)
     else:
-        for item in answer.get("output") or ():
-            if item.get("type") == "message":
-                texts += [c.get("text", "") for c in item.get("content") or () if c.get("type") == "output_text"]
-            elif item.get("type") == "function_call":
-                calls.append(ToolCallOut(item.get("call_id", ""), item.get("name", ""), _arguments(item.get("arguments"))))
+        texts = [c.get("text", "") for item in answer.get("output") or () if item.get("type") == "message"
+                 for c in item.get("content") or () if c.get("type") == "output_text"]
         tokens = Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)), 1)
     text = "".join(texts)
     return AgentOutput(tool_calls=calls, content=text or None, usage=tokens, model=answer.get("model", ""))
