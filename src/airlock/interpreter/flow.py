@@ -44,15 +44,15 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 from airlock.meta import EMPTY, NEUTRAL, UNIVERSAL, Meta
 
 from .errors import ProgRaise, ResourceLimitExceeded
-from .values import SCALAR_TYPES, DictObj, ListObj, Mutable, SetObj, Value, intern_meta, mm
+from .stdlib.objects import convert_python_error, perr, type_name
+from .values import SCALAR_TYPES, UNTRUSTED, DictObj, ListObj, Mutable, SetObj, Value, intern_meta, mm
 
 if TYPE_CHECKING:
     from .machine import Machine
 
 # -- metadata constants and the memoised merge ----------------------------------------------------
 
-#: Only the provenance bit: what ``standard`` mode's control context carries.
-UNTRUSTED = intern_meta(Meta(untrusted=True))
+#: Only the provenance bit: what ``standard`` mode's control context carries (values.UNTRUSTED).
 #: "Anything": the metadata of a failure whose inputs are unknown (every set, and untrusted).
 TOP = intern_meta(Meta(UNIVERSAL, EMPTY, UNIVERSAL, True))
 
@@ -65,8 +65,11 @@ def covers(big: Meta, small: Meta) -> bool:
 
 def retag(v: Value, m: Meta) -> Value:
     """``v`` with ``m`` merged into its reference metadata (the same object when nothing changes)."""
-    nm = mm(v.m, m)
-    return v if nm is v.m else Value(v.v, nm)
+    vm = v.m
+    if m is vm or m is NEUTRAL:
+        return v
+    nm = mm(vm, m)
+    return v if nm is vm else Value(v.v, nm)
 
 
 # -- the heap: taints of containers a region might have mutated ------------------------------------
@@ -170,8 +173,6 @@ def deep(it: "Machine", val: Value) -> Meta:
 def elements(it: "Machine", val: Value) -> list[Value]:
     """The elements a read of ``val`` sees, in order, each carrying the reference and structure
     metadata (iteration, unpacking, builtins that consume iterables)."""
-    from .stdlib.objects import perr, type_name
-
     v = val.v
     t = type(v)
     base = shallow(it, val)
@@ -241,32 +242,48 @@ class Entry:
 
 
 def _contrib(it: "Machine", kind: str, a: Value) -> Meta:
-    if kind == DEEP or kind == KEY:
-        return deep(it, a)
+    if type(a.v) in SCALAR_TYPES:
+        return a.m  # a scalar's shallow and deep reads are the same: its own metadata
     if kind == SHALLOW:
         return shallow(it, a)
-    return NEUTRAL
+    return deep(it, a)
 
 
 def read_meta(it: "Machine", e: Entry, recv: Value | None, args: list[Value], kwargs: dict[str, Value]) -> Meta:
-    m = NEUTRAL if recv is None else _contrib(it, e.recv, recv)
-    for i, a in enumerate(args):
-        k = e.args[i] if i < len(e.args) else e.rest
+    """``R``: the merge of what the entry declares it reads (``PASS``/``STORED`` operands add
+    nothing here; ``KEY`` reads its operand whole)."""
+    m = NEUTRAL
+    if recv is not None:
+        k = e.recv
         if k != PASS and k != STORED:
-            m = mm(m, _contrib(it, k, a))
+            m = _contrib(it, k, recv)
+    if args:
+        kinds = e.args
+        nk = len(kinds)
+        for i, a in enumerate(args):
+            k = kinds[i] if i < nk else e.rest
+            if k == PASS or k == STORED:
+                continue
+            am = _contrib(it, k, a)
+            if am is not m and am is not NEUTRAL:
+                m = mm(m, am)
     if kwargs:
         for name, a in kwargs.items():
             k = e.kw.get(name, e.kw_rest)
-            if k != PASS and k != STORED:
-                m = mm(m, _contrib(it, k, a))
+            if k == PASS or k == STORED:
+                continue
+            am = _contrib(it, k, a)
+            if am is not m and am is not NEUTRAL:
+                m = mm(m, am)
     return m
 
 
 def invoke(it: "Machine", e: Entry, recv: Value | None, args: list[Value], kwargs: dict[str, Value]) -> Value:
     """Run a table entry with the flow rules applied (the only way builtins and methods run)."""
-    from .stdlib.objects import convert_python_error
-
-    it.budget.charge(1)
+    b = it.budget
+    b.steps += 1
+    if b.steps >= b.next_check:
+        b.tick()
     R = read_meta(it, e, recv, args, kwargs)
     pc = it.pc
     if pc is not NEUTRAL and e.mutates:
@@ -288,7 +305,7 @@ def invoke(it: "Machine", e: Entry, recv: Value | None, args: list[Value], kwarg
         pe.exc.meta = mm(mm(R, it.acc), pc)
         raise pe from None
     else:
-        if e.steering_callbacks and it.acc is not NEUTRAL:
+        if it.acc is not NEUTRAL and e.steering_callbacks:
             R = mm(R, it.acc)
     finally:
         it.acc, it.reads = saved_acc, saved_reads
@@ -296,11 +313,15 @@ def invoke(it: "Machine", e: Entry, recv: Value | None, args: list[Value], kwarg
         obj = recv.v
         if isinstance(obj, Mutable):
             obj.meta = mm(struct(it, obj), mm(R, pc))
-    if it.try_depth and R is not NEUTRAL:
-        it.raise_pc(R)
     if R is NEUTRAL:
         return result
-    return retag(result, R)
+    if it.try_depth:
+        it.raise_pc(R)
+    rm = result.m
+    if rm is R:
+        return result
+    nm = mm(rm, R)
+    return result if nm is rm else Value(result.v, nm)
 
 
 def callback(it: "Machine", fn: Value, args: list[Value]) -> Value:

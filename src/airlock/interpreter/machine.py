@@ -21,7 +21,10 @@ from .stdlib.datetimes import CONSTRUCT, DtClass
 from .stdlib.models import INSTANTIATE, BaseModelMarker, ModelClass
 from .stdlib.objects import BoundMethod, BuiltinFn, ExcObj, ExcType, ResultCtor, TypeMarker, perr, type_name
 from .tools import ToolFn
-from .values import NONE, Value, new_serial
+from .values import NONE, DictObj, Value, new_serial
+from .compile.frame import Frame, UserFunction
+from .compile.program import RETURN
+from .toolcall import call_tool
 
 
 class Machine:
@@ -135,9 +138,6 @@ class Machine:
         return retag(r, chosen)
 
     def _dispatch(self, f: Any, fv: Value, args: list[Value], kwargs: dict[str, Value], chosen: Meta) -> Value:
-        from .compile.frame import UserFunction
-        from .toolcall import call_tool
-
         t = type(f)
         if t is BuiltinFn or t is TypeMarker:
             return invoke(self, f.entry, None, args, kwargs)
@@ -162,9 +162,6 @@ class Machine:
         raise perr("TypeError", f"'{type_name(f)}' object is not callable", mm(fv.m, self.pc))
 
     def call_user(self, fn: Any, args: list[Value], kwargs: dict[str, Value]) -> Value:
-        from .compile.frame import Frame
-        from .compile.program import RETURN
-
         b = self.budget
         b.enter_call()
         saved = self.pc
@@ -228,8 +225,6 @@ def bind_args(it: Machine, fn: Any, d: dict[str, Value], args: list[Value], kwar
                 raise fail(f"{fn.name}() missing required keyword-only argument: '{p}'")
             d[p] = dflt
     if fn.kwarg is not None:
-        from .values import DictObj
-
         d[fn.kwarg] = Value(DictObj(extra))
 
 

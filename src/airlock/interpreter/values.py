@@ -68,6 +68,8 @@ def mm(a: Meta, b: Meta) -> Meta:
         return a
     if a is NEUTRAL:
         return b
+    if b is UNTRUSTED and a.untrusted:
+        return a  # standard mode's whole control context, already there
     key = (id(a), id(b))
     hit = _MERGE.get(key)
     if hit is not None and hit[0] is a and hit[1] is b:
@@ -77,6 +79,9 @@ def mm(a: Meta, b: Meta) -> Meta:
         _MERGE.clear()
     _MERGE[key] = (a, b, res)
     return res
+
+
+UNTRUSTED = intern_meta(Meta(untrusted=True))
 
 
 def keys_meta(meta: Meta, keys: Iterable[Value]) -> Meta:
@@ -268,6 +273,19 @@ class SetObj(Mutable):
 # -- JSON ---------------------------------------------------------------------------------------
 
 
+def _new_dict(items: dict[Value, Value], meta: Meta) -> DictObj:
+    """A DictObj whose keys all carry ``meta`` (so the structure already covers them)."""
+    d = DictObj.__new__(DictObj)
+    d.meta, d.serial, d.hv, d.items = meta, new_serial(), 0, items
+    return d
+
+
+def _new_list(items: list[Value], meta: Meta) -> ListObj:
+    lst = ListObj.__new__(ListObj)
+    lst.meta, lst.serial, lst.hv, lst.items = meta, new_serial(), 0, items
+    return lst
+
+
 def wrap_json(obj: Any, meta: Meta) -> Value:
     """Wrap plain JSON-like data as a value tree where every node and structure carries ``meta``
     (a tool result: all of it came from the same call)."""
@@ -275,9 +293,10 @@ def wrap_json(obj: Any, meta: Meta) -> Value:
     if t in SCALAR_TYPES:
         return Value(obj, meta)
     if t is dict:
-        return Value(DictObj({Value(_hashable(k), meta): wrap_json(x, meta) for k, x in obj.items()}, meta), meta)
+        return Value(_new_dict({Value(k if type(k) in SCALAR_TYPES else str(k), meta): wrap_json(x, meta)
+                                for k, x in obj.items()}, meta), meta)
     if t is list or t is tuple:
-        return Value(ListObj([wrap_json(x, meta) for x in obj], meta), meta)
+        return Value(_new_list([wrap_json(x, meta) for x in obj], meta), meta)
     if isinstance(obj, (set, frozenset)):
         return Value(SetObj((Value(_hashable(x), meta) for x in sorted(obj, key=repr)), meta), meta)
     if isinstance(obj, Value):

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, Callable
 from airlock.meta import NEUTRAL
 
 from ..errors import InterpreterError, ProgRaise, SecurityViolation, UnsupportedFeature
-from ..flow import covers, elements, invoke, join, mm, retag, shallow, struct
-from ..stdlib.lists import LIST_METHODS
+from ..flow import covers, deep, elements, invoke, join, mm, retag, shallow, struct
+from ..stdlib.lists import LIST_METHODS, append_fast
 from ..stdlib.dicts import DICT_METHODS, SET_METHODS
-from ..stdlib.objects import convert_python_error, perr, type_name
+from ..stdlib.objects import BoundMethod, convert_python_error, perr, type_name
 from ..stdlib.operators import binop, compare, getitem, setitem, slice_value, truth, unary
 from ..stdlib.tables import BUILTINS, get_attr, method_entry, set_attr
 from ..stdlib.text import convert_field, render, safe_format
@@ -320,6 +320,25 @@ class ExpressionCompiler:
                     return compare(fr.it, op, a, b)
 
                 return cmp1
+            if op in ("in", "not in"):
+                negate = op == "not in"
+
+                def member(fr: Frame) -> Value:
+                    a = first(fr)
+                    b = r0(fr)
+                    c = b.v
+                    tc = type(c)
+                    if (tc is DictObj or tc is SetObj) and type(a.v) in SCALAR_TYPES:
+                        # CONTAINS_HASHED's rule, inlined: the item and the container's shallow read.
+                        it = fr.it
+                        sm = c.meta if c.hv == it.heap.version else it.heap.refresh(c)
+                        m = mm(mm(a.m, b.m), sm)
+                        if m is not NEUTRAL and it.try_depth:
+                            it.raise_pc(m)
+                        return Value((a in c.items) != negate, m)
+                    return compare(fr.it, op, a, b)
+
+                return member
             return lambda fr: compare(fr.it, op, first(fr), r0(fr))
 
         def ev(fr: Frame) -> Value:
@@ -392,13 +411,26 @@ class ExpressionCompiler:
             k = key(fr)
             d = c.v
             if type(d) is DictObj and type(k.v) in SCALAR_TYPES:
+                # GETITEM's rule, inlined: element + container shallow + key.
                 e = d.items.get(k)
                 if e is not None:
                     it = fr.it
-                    m = mm(mm(c.m, struct(it, d)), k.m)
+                    m = c.m
+                    sm = d.meta if d.hv == it.heap.version else it.heap.refresh(d)
+                    if sm is not m and sm is not NEUTRAL:
+                        m = mm(m, sm)
+                    km = k.m
+                    if km is not m and km is not NEUTRAL:
+                        m = mm(m, km)
+                    if m is NEUTRAL:
+                        return e
                     if it.try_depth:
                         it.raise_pc(m)
-                    return retag(e, m)
+                    em = e.m
+                    if em is m:
+                        return e
+                    nm = mm(em, m)
+                    return e if nm is em else Value(e.v, nm)
             return getitem(fr.it, c, k)
 
         return ev
@@ -479,7 +511,13 @@ class ExpressionCompiler:
             if isinstance(p, ast.Constant):
                 pieces.append((True, p.value, -1, None))
             elif isinstance(p, ast.FormattedValue):
-                spec = self.expr(p.format_spec) if p.format_spec is not None else None
+                spec: Any = None
+                fs = p.format_spec
+                if fs is not None:
+                    if isinstance(fs, ast.JoinedStr) and all(isinstance(q, ast.Constant) for q in fs.values):
+                        spec = "".join(str(q.value) for q in fs.values)  # a constant spec: no closure
+                    else:
+                        spec = self.expr(fs)
                 pieces.append((False, self.expr(p.value), p.conversion, spec))
             else:
                 raise UnsupportedFeature("unsupported f-string part")
@@ -507,15 +545,15 @@ class ExpressionCompiler:
                         s = str(val.v)
                         m = mm(m, val.m)
                     else:
-                        from ..flow import deep
-
                         if spec is None:
                             s = render(it, val, False)
+                        elif type(spec) is str:
+                            s = safe_format(it, val, spec)
                         else:
                             sv = spec(fr)
                             s = safe_format(it, val, sv.v)
                             m = mm(m, sv.m)
-                        m = mm(m, deep(it, val))
+                        m = mm(m, val.m if t in SCALAR_TYPES else deep(it, val))
                 total += len(s)
                 if total > limit:
                     b.str_len(total)
@@ -556,10 +594,14 @@ class ExpressionCompiler:
         plain_args = tuple(f for _, f in args)
         plain_kws = tuple(kws)
 
-        def build(fr: Frame) -> tuple[list[Value], dict[str, Value]]:
+        def build(fr: Frame) -> tuple[list[Value], dict[str, Value], Any]:
+            """Positional and keyword arguments, and the metadata of keyword *names* taken from
+            data (``**d``): which parameter gets which value is then decided by data, so the
+            call is treated like a call of a data-chosen callee."""
             if simple:
-                return [f(fr) for f in plain_args], {k: f(fr) for k, f in plain_kws}  # type: ignore[misc]
+                return [f(fr) for f in plain_args], {k: f(fr) for k, f in plain_kws}, NEUTRAL  # type: ignore[misc]
             it = fr.it
+            names = NEUTRAL
             pos: list[Value] = []
             for star, f in args:
                 if star:
@@ -583,11 +625,12 @@ class ExpressionCompiler:
                         if kk.v in kw:
                             raise perr("TypeError", f"got multiple values for keyword argument '{kk.v}'", km)
                         kw[kk.v] = retag(vv, km)
+                        names = mm(names, km)
                 else:
                     if k in kw:
                         raise perr("TypeError", f"got multiple values for keyword argument '{k}'", it.pc)
                     kw[k] = f(fr)
-            return pos, kw
+            return pos, kw, names
 
         if isinstance(node.func, ast.Attribute):
             obj = self.expr(node.func.value)
@@ -595,14 +638,22 @@ class ExpressionCompiler:
             if name.startswith("_"):
                 raise SecurityViolation(f"access to attribute '{name}' is not allowed", line=line, col=col)
             hot = {"append": LIST_METHODS["append"], "get": DICT_METHODS["get"], "add": SET_METHODS["add"]}.get(name)
+            hot_type = _HOT_TYPES.get(name)
+            is_append = name == "append"
 
             def call_method(fr: Frame) -> Value:
                 it = fr.it
                 o = obj(fr)
-                a, k = build(fr)
+                a, k, names = build(fr)
                 try:
                     pv = o.v
-                    e = hot if hot is not None and type(pv) is _HOT_TYPES.get(name) else method_entry(pv, name)
+                    if names is not NEUTRAL:
+                        e = method_entry(pv, name)
+                        fv = Value(BoundMethod(o, e), o.m) if e is not None else get_attr(it, o, name)
+                        return it.call(retag(fv, names), a, k)
+                    if is_append and type(pv) is ListObj and len(a) == 1 and not k:
+                        return append_fast(it, o, a[0])
+                    e = hot if hot is not None and type(pv) is hot_type else method_entry(pv, name)
                     if e is not None:
                         return invoke(it, e, o, a, k)
                     return it.call(get_attr(it, o, name), a, k)
@@ -615,9 +666,9 @@ class ExpressionCompiler:
         def call(fr: Frame) -> Value:
             it = fr.it
             f = func(fr)
-            a, k = build(fr)
+            a, k, names = build(fr)
             try:
-                return it.call(f, a, k)
+                return it.call(f if names is NEUTRAL else retag(f, names), a, k)
             except (InterpreterError, ProgRaise, Exception) as ex:
                 raise _located(ex, it, line, col) from None
 
@@ -743,6 +794,10 @@ _INPLACE = {"+": "extend", "|": "update"}
 def inplace(it: Any, op: str, a: Value, b: Value) -> Value:
     """``a op= b``: lists, dicts and sets change in place (every alias sees it), as in Python."""
     t = type(a.v)
+    if op == "+" and (t is int or t is float) and type(b.v) is t:
+        r = a.v + b.v  # ARITH["+"]'s rule for scalars, inlined: the merge of both
+        if t is float or -_SMALL < r < _SMALL:
+            return Value(r, mm(a.m, b.m))
     if op == "+" and t is ListObj:
         invoke(it, LIST_METHODS["extend"], a, [b], {})
         return a

@@ -6,15 +6,17 @@ is one of these wrappers, and attributes are reached only through the tables in 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import re2
 
 from airlock.meta import NEUTRAL, Meta
 
 from ..errors import ProgRaise
-from ..flow import Entry
 from ..values import DictObj, ListObj, SetObj, Value
+
+if TYPE_CHECKING:
+    from ..flow import Entry
 
 
 class BuiltinFn:
@@ -22,7 +24,7 @@ class BuiltinFn:
 
     __slots__ = ("entry",)
 
-    def __init__(self, entry: Entry) -> None:
+    def __init__(self, entry: "Entry") -> None:
         self.entry = entry
 
     @property
@@ -38,7 +40,7 @@ class TypeMarker(BuiltinFn):
 
     __slots__ = ("pytypes", "spec")
 
-    def __init__(self, entry: Entry, pytypes: tuple[type, ...], spec: tuple[Any, ...]) -> None:
+    def __init__(self, entry: "Entry", pytypes: tuple[type, ...], spec: tuple[Any, ...]) -> None:
         super().__init__(entry)
         self.pytypes = pytypes
         self.spec = spec
@@ -52,7 +54,7 @@ class BoundMethod:
 
     __slots__ = ("recv", "entry")
 
-    def __init__(self, recv: Value, entry: Entry) -> None:
+    def __init__(self, recv: Value, entry: "Entry") -> None:
         self.recv = recv
         self.entry = entry
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from airlock.meta import NEUTRAL
 
 from ..errors import ResourceLimitExceeded
-from ..flow import DEEP, KEY, SHALLOW, STORED, Entry, deep, invoke, mm, shallow, struct
+from ..flow import DEEP, KEY, SHALLOW, STORED, Entry, deep, invoke, mm, retag, shallow, struct
 from ..values import NONE, SCALAR_TYPES, DictObj, ListObj, Mutable, SetObj, Value
 from .objects import EXC, ExcObj, ProgRaise, perr, type_name
 from .text import percent_format
@@ -240,7 +240,7 @@ def compare(it: "Machine", op: str, a: Value, b: Value) -> Value:
 
 def truthy_payload(v: Any) -> bool:
     if isinstance(v, Mutable):
-        return len(v) > 0  # type: ignore[arg-type]
+        return getattr(v, "type_name", None) is not None or len(v) > 0  # type: ignore[arg-type]
     return bool(v)
 
 
@@ -248,6 +248,8 @@ def truth(it: "Machine", val: Value) -> tuple[bool, Any]:
     """A condition's truth value and the metadata deciding it (emptiness is structure)."""
     v = val.v
     if isinstance(v, Mutable):
+        if getattr(v, "type_name", None) is not None:
+            return True, val.m  # a model instance is always true
         return len(v) > 0, mm(val.m, struct(it, v))  # type: ignore[arg-type]
     return bool(v), val.m
 
@@ -365,6 +367,31 @@ SETITEM = Entry("subscript assignment", _setitem, recv=SHALLOW, args=(KEY, STORE
 
 
 def setitem(it: "Machine", cont: Value, key: Value, val: Value) -> None:
+    d = cont.v
+    if type(d) is DictObj and type(key.v) in SCALAR_TYPES:
+        # invoke(SETITEM) specialised for a scalar key: R = the receiver's shallow read and the
+        # key; key and value are stored with the control context; the structure gains R and it.
+        b = it.budget
+        b.steps += 1
+        if b.steps >= b.next_check:
+            b.tick()
+        sm = d.meta if d.hv == it.heap.version else it.heap.refresh(d)
+        R = mm(mm(cont.m, sm), key.m)
+        pc = it.pc
+        if pc is not NEUTRAL:
+            key, val = retag(key, pc), retag(val, pc)
+        items = d.items
+        if key in items:
+            items.pop(key)
+        else:
+            b.coll_len(len(items) + 1, 1)
+        items[key] = val
+        grown = mm(sm, mm(R, pc))
+        if grown is not sm:
+            d.meta = grown
+        if it.try_depth and R is not NEUTRAL:
+            it.raise_pc(R)
+        return
     invoke(it, SETITEM, cont, [key, val], {})
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import re as _pyre
 import string as _string
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ResourceLimitExceeded, SecurityViolation
@@ -115,6 +116,14 @@ _SPEC_RE = _pyre.compile(
 )
 
 
+@lru_cache(maxsize=1024)
+def _parse_spec(spec: str) -> tuple[int, int, str | None] | None:
+    mt = _SPEC_RE.match(spec)
+    if mt is None:
+        return None
+    return int(mt.group("width") or 0), int(mt.group("prec") or 0), mt.group("type")
+
+
 def safe_format(it: "Machine", val: Value, spec: str) -> str:
     """``format(value, spec)`` for a validated spec on a scalar or datetime payload."""
     v = val.v
@@ -130,21 +139,22 @@ def safe_format(it: "Machine", val: Value, spec: str) -> str:
         return s
     if type(v) not in (str, int, float, bool):
         raise perr("TypeError", f"unsupported format string passed to {type_name(v)}.__format__")
-    mt = _SPEC_RE.match(spec)
-    if mt is None:
+    parsed = _parse_spec(spec)
+    if parsed is None:
         raise perr("ValueError", f"invalid format specifier {spec!r}")
-    width = int(mt.group("width") or 0)
-    prec = int(mt.group("prec") or 0)
+    width, prec, ftype = parsed
     lim = it.budget.lim.max_str_len
     if width > lim:
         raise ResourceLimitExceeded(f"format width {width} exceeds max_str_len", limit="max_str_len")
     if prec > 1000:
         raise ResourceLimitExceeded("format precision too large", limit="max_str_len")
-    if type(v) is float and mt.group("type") in ("f", "F", "%") and abs(v) > 1e300 and prec > 100:
+    if type(v) is float and ftype in ("f", "F", "%") and abs(v) > 1e300 and prec > 100:
         raise ResourceLimitExceeded("formatted number too long", limit="max_str_len")
-    it.budget.str_len(max(width, len(v) if type(v) is str else 0) + prec)
+    if width + prec > 4096:
+        it.budget.str_len(max(width, len(v) if type(v) is str else 0) + prec)
     s = format(v, spec)
-    it.budget.str_len(len(s), s.isascii())
+    if len(s) > 4096:
+        it.budget.str_len(len(s), s.isascii())  # short pieces are counted where they are joined
     return s
 
 
