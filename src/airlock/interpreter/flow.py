@@ -20,6 +20,14 @@ entry with its reason and checked by the noninterference property tests:
 * ``STORED`` — stored into the receiver as an element (``append``'s argument): it keeps its own
   metadata, plus the control context.
 * ``KEY`` — stored as a key: read whole (hashing) and part of the structure.
+* ``ELEMENTS`` — the result depends on its structure only, but the operation inspects the
+  elements and can fail on them (``dict.update`` with pairs).
+* ``CHECKED`` — validated and then kept with its own metadata (a model field's value): it decides
+  only whether the operation fails.
+
+What decides whether an operation *fails* is read whole for every operand an entry inspects:
+``ELEMENTS`` and ``CHECKED`` operands join the failure metadata (exceptions, and the control
+context inside ``try``) though not the result's.
 
 **Control context** (``pc``). A branch, loop, short-circuit or callee chosen by data is a
 *region* whose condition joins ``pc`` while it runs. ``pc`` reaches every store, mutation,
@@ -212,7 +220,10 @@ SHALLOW = "shallow"
 PASS = "pass"
 STORED = "stored"
 KEY = "key"
-KINDS = (DEEP, SHALLOW, PASS, STORED, KEY)
+ELEMENTS = "elements"
+CHECKED = "checked"
+KINDS = (DEEP, SHALLOW, PASS, STORED, KEY, ELEMENTS, CHECKED)
+_KEPT = (STORED, KEY, CHECKED)  # stored by a mutator: they get the control context
 
 Impl = Callable[..., Value]
 
@@ -237,21 +248,46 @@ class Entry:
     steering_callbacks: bool = True
     why: str = ""
 
+    #: Whether some operand decides failure beyond the result's read set (computed).
+    checks: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        kinds = (self.recv, *self.args, self.rest, *self.kw.values(), self.kw_rest)
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown:
+            raise ValueError(f"entry {self.name}: unknown read kinds {unknown}")
+        object.__setattr__(self, "checks", ELEMENTS in kinds or CHECKED in kinds)
+
     def kind_of(self, i: int) -> str:
         return self.args[i] if i < len(self.args) else self.rest
 
 
 def _contrib(it: "Machine", kind: str, a: Value) -> Meta:
     if type(a.v) in SCALAR_TYPES:
-        return a.m  # a scalar's shallow and deep reads are the same: its own metadata
-    if kind == SHALLOW:
+        return NEUTRAL if kind == CHECKED else a.m  # a scalar's shallow and deep reads are the same
+    if kind == SHALLOW or kind == ELEMENTS:
         return shallow(it, a)
+    if kind == CHECKED:
+        return NEUTRAL
     return deep(it, a)
 
 
+def failure_meta(it: "Machine", e: Entry, recv: Value | None, args: list[Value], kwargs: dict[str, Value]) -> Meta:
+    """What decides whether an entry fails, beyond its result's read set: the whole of its
+    ``ELEMENTS`` and ``CHECKED`` operands."""
+    m = NEUTRAL
+    ops: list[tuple[str, Value]] = [] if recv is None else [(e.recv, recv)]
+    ops += [(e.kind_of(i), a) for i, a in enumerate(args)]
+    ops += [(e.kw.get(k, e.kw_rest), a) for k, a in kwargs.items()]
+    for kind, a in ops:
+        if kind == ELEMENTS or kind == CHECKED:
+            m = mm(m, deep(it, a))
+    return m
+
+
 def read_meta(it: "Machine", e: Entry, recv: Value | None, args: list[Value], kwargs: dict[str, Value]) -> Meta:
-    """``R``: the merge of what the entry declares it reads (``PASS``/``STORED`` operands add
-    nothing here; ``KEY`` reads its operand whole)."""
+    """``R``: the merge of what the entry declares it reads (``PASS``/``STORED``/``CHECKED``
+    operands add nothing here; ``KEY`` reads its operand whole)."""
     m = NEUTRAL
     if recv is not None:
         k = e.recv
@@ -286,23 +322,24 @@ def invoke(it: "Machine", e: Entry, recv: Value | None, args: list[Value], kwarg
         b.tick()
     R = read_meta(it, e, recv, args, kwargs)
     pc = it.pc
+    F = failure_meta(it, e, recv, args, kwargs) if e.checks else NEUTRAL
     if pc is not NEUTRAL and e.mutates:
         # What is stored under a branch depends on the branch.
-        args = [retag(a, pc) if e.kind_of(i) in (STORED, KEY) else a for i, a in enumerate(args)]
+        args = [retag(a, pc) if e.kind_of(i) in _KEPT else a for i, a in enumerate(args)]
         if kwargs:
-            kwargs = {k: retag(a, pc) if e.kw.get(k, e.kw_rest) in (STORED, KEY) else a for k, a in kwargs.items()}
+            kwargs = {k: retag(a, pc) if e.kw.get(k, e.kw_rest) in _KEPT else a for k, a in kwargs.items()}
     saved_acc, saved_reads = it.acc, it.reads
     it.acc, it.reads = NEUTRAL, R
     try:
         result = e.fn(it, recv, args, kwargs)
     except ProgRaise as exc:
-        exc.exc.meta = mm(mm(exc.exc.meta, mm(R, it.acc)), pc)
+        exc.exc.meta = mm(mm(exc.exc.meta, mm(mm(R, F), it.acc)), pc)
         raise
     except Exception as exc:  # a Python error of a safe operation: a program exception
         pe = convert_python_error(exc)
         if pe is None:
             raise
-        pe.exc.meta = mm(mm(R, it.acc), pc)
+        pe.exc.meta = mm(mm(mm(R, F), it.acc), pc)
         raise pe from None
     else:
         if it.acc is not NEUTRAL and e.steering_callbacks:
@@ -313,10 +350,10 @@ def invoke(it: "Machine", e: Entry, recv: Value | None, args: list[Value], kwarg
         obj = recv.v
         if isinstance(obj, Mutable):
             obj.meta = mm(struct(it, obj), mm(R, pc))
+    if it.try_depth and (R is not NEUTRAL or F is not NEUTRAL):
+        it.raise_pc(mm(R, F))  # the rest of the ``try`` body runs only because this did not fail
     if R is NEUTRAL:
         return result
-    if it.try_depth:
-        it.raise_pc(R)
     rm = result.m
     if rm is R:
         return result

@@ -104,17 +104,26 @@ def _other(name: str) -> Impl:
     return fn
 
 
+#: Class methods per class: the allow list and the dispatch.
+CLASS_METHODS: dict[str, dict[str, Entry]] = {
+    "datetime": {"now": Entry("datetime.now", _now("now")), "today": Entry("datetime.today", _now("today")),
+                 "utcnow": Entry("datetime.utcnow", _now("utcnow")),
+                 "fromisoformat": Entry("datetime.fromisoformat", _fromiso),
+                 "strptime": Entry("datetime.strptime", _strptime),
+                 "fromtimestamp": Entry("datetime.fromtimestamp", _other("fromtimestamp")),
+                 "combine": Entry("datetime.combine", _other("combine")),
+                 "fromordinal": Entry("datetime.fromordinal", _other("fromordinal"))},
+    "date": {"today": Entry("date.today", _now("today")), "fromisoformat": Entry("date.fromisoformat", _fromiso),
+             "fromtimestamp": Entry("date.fromtimestamp", _other("fromtimestamp")),
+             "fromordinal": Entry("date.fromordinal", _other("fromordinal"))},
+    "time": {"fromisoformat": Entry("time.fromisoformat", _fromiso)},
+    "timedelta": {},
+    "timezone": {},
+}
+
+
 def classmethod_entry(cls: DtClass, name: str) -> Entry | None:
-    py = cls.pytype
-    if name in ("now", "today", "utcnow") and py in (_dt.datetime, _dt.date):
-        return Entry(f"{cls.name}.{name}", _now(name))
-    if name == "fromisoformat" and py in (_dt.datetime, _dt.date, _dt.time):
-        return Entry(f"{cls.name}.fromisoformat", _fromiso)
-    if name == "strptime" and py is _dt.datetime:
-        return Entry("datetime.strptime", _strptime)
-    if name in ("fromtimestamp", "combine", "fromordinal") and py in (_dt.datetime, _dt.date):
-        return Entry(f"{cls.name}.{name}", _other(name))
-    return None
+    return CLASS_METHODS.get(cls.name, {}).get(name)
 
 
 _METHOD_NAMES: dict[type, set[str]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..flow import DEEP, KEY, PASS, SHALLOW, STORED, Entry, elements
+from ..flow import DEEP, ELEMENTS, KEY, PASS, SHALLOW, STORED, Entry, elements
 from ..values import NONE, DictObj, ListObj, SetObj, Value
 from .builtins import dict_from
 from .objects import EXC, ExcObj, ProgRaise, perr, type_name
@@ -131,8 +131,9 @@ DICT_METHODS: dict[str, Entry] = {
     "popitem": Entry("dict.popitem", d_popitem, recv=SHALLOW, mutates=True, why="the last item, by structure"),
     "setdefault": Entry("dict.setdefault", d_setdefault, recv=SHALLOW, args=(KEY, STORED), mutates=True,
                         why=_LOOKUP + "; a new key joins the structure, the default is stored"),
-    "update": Entry("dict.update", d_update, recv=SHALLOW, args=(SHALLOW,), kw_rest=STORED, mutates=True,
-                    why="keys join the structure as they are inserted, values keep their own metadata"),
+    "update": Entry("dict.update", d_update, recv=SHALLOW, args=(ELEMENTS,), kw_rest=STORED, mutates=True,
+                    why="keys join the structure as they are inserted, values keep their own metadata; pairs "
+                        "are inspected (and can fail)"),
     "copy": Entry("dict.copy", d_copy, recv=SHALLOW, why="the same items in the same structure"),
     "clear": Entry("dict.clear", d_clear, recv=SHALLOW, mutates=True, why="only the structure changes"),
 }

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from airlock.meta import NEUTRAL, Meta
 
-from ..flow import DEEP, PASS, SHALLOW, Entry, deep, elements, mm, shallow
+from ..flow import CHECKED, DEEP, SHALLOW, Entry, deep, elements, mm, shallow
 from ..values import DictObj, ListObj, Mutable, SetObj, Value, to_json_value, wrap_json
 from .objects import ProgRaise, TypeMarker, TypingMarker, perr, type_name
 
@@ -473,13 +473,13 @@ def i_copy(it: "Machine", recv: Value, args: list[Value], kwargs: dict[str, Valu
 
 
 FIELD = Entry("Field", b_field)
-INSTANTIATE = Entry("model()", m_instantiate, recv=SHALLOW, kw_rest=PASS,
+INSTANTIATE = Entry("model()", m_instantiate, recv=SHALLOW, kw_rest=CHECKED,
                     why="each field keeps its own value's metadata; a failed validation raises with the "
                         "failing value's metadata (_verr); the class's own metadata is in its shallow read")
 CLASS_METHODS: dict[str, Entry] = {
     "model_json_schema": Entry("model_json_schema", m_json_schema, recv=SHALLOW,
                                why="the schema is built from the class (its metadata covers defaults)"),
-    "model_validate": Entry("model_validate", m_validate, recv=SHALLOW, args=(PASS,),
+    "model_validate": Entry("model_validate", m_validate, recv=SHALLOW, args=(CHECKED,),
                             why="validation keeps the input's metadata and fails with it"),
     "model_validate_json": Entry("model_validate_json", m_validate_json, recv=SHALLOW),
 }

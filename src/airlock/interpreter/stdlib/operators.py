@@ -354,7 +354,8 @@ def _setitem(it: "Machine", recv: Value, args: list[Value], kwargs: dict[str, Va
             from ..flow import elements
 
             items = elements(it, val)
-            c.items[k] = items
+            pc = it.pc
+            c.items[k] = items if pc is NEUTRAL else [retag(x, pc) for x in items]
             it.budget.coll_len(len(c.items), len(items))
             return NONE
         raise perr("TypeError", f"list indices must be integers or slices, not {type_name(k)}")
@@ -392,7 +393,7 @@ def setitem(it: "Machine", cont: Value, key: Value, val: Value) -> None:
         if it.try_depth and R is not NEUTRAL:
             it.raise_pc(R)
         return
-    invoke(it, SETITEM, cont, [key, val], {})
+    invoke(it, SETSLICE if type(key.v) is slice else SETITEM, cont, [key, val], {})
 
 
 def _delitem(it: "Machine", recv: Value, args: list[Value], kwargs: dict[str, Value]) -> Value:
@@ -413,6 +414,10 @@ def _delitem(it: "Machine", recv: Value, args: list[Value], kwargs: dict[str, Va
         raise perr("TypeError", "invalid index for deletion") from None
     return NONE
 
+
+SETSLICE = Entry("slice assignment", _setitem, recv=SHALLOW, args=(DEEP, SHALLOW), mutates=True,
+                 why="the new elements keep their own metadata; the new structure comes from the slice and "
+                     "the assigned sequence's structure")
 
 DELITEM = Entry("subscript deletion", _delitem, recv=SHALLOW, args=(DEEP,), mutates=True,
                 why="deleting changes the structure by the key")

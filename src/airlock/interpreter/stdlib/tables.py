@@ -13,7 +13,7 @@ import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SecurityViolation
-from ..flow import PASS, SHALLOW, Entry, invoke, mm, shallow
+from ..flow import CHECKED, PASS, SHALLOW, Entry, invoke, mm, shallow
 from ..values import DictObj, ListObj, SetObj, Value
 from . import datetimes, dicts, jsonmod, lists, mathmod, models, regex, strings
 from .builtins import builtin_values
@@ -190,8 +190,9 @@ def _set_field(it: "Machine", recv: Value, args: list[Value], kwargs: dict[str, 
     raise perr("ValueError", f"'{inst.cls.name}' object has no field '{name}'")
 
 
-SET_FIELD = Entry("model field assignment", _set_field, recv=SHALLOW, args=(PASS, "stored"), mutates=True,
-                  why="the field's new value keeps its own metadata (validated); the name is program text")
+SET_FIELD = Entry("model field assignment", _set_field, recv=SHALLOW, args=(PASS, CHECKED), mutates=True,
+                  why="the field's new value keeps its own metadata once validated (validation decides only "
+                      "whether it fails); the name is program text")
 
 
 def set_attr(it: "Machine", obj: Value, name: str, val: Value) -> None:
