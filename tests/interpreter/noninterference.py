@@ -16,10 +16,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from airlock.interpreter import ExecutionRecord, Failed, Finished, InternalTool, RunOptions, Suspended, ToolSpec, run
+from airlock.interpreter import ExecutionRecord, Failed, Finished, InternalTool, Limits, RunOptions, Suspended, ToolSpec, run
 from airlock.meta import Meta
 
 SECRET = "secret"
+LIMITS = Limits(max_loop_iterations=300, max_steps=50_000, wall_time_s=5.0)
 TOOLS = {
     "src": ToolSpec("src", {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}),
     "pub": ToolSpec("pub", {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}),
@@ -77,7 +78,7 @@ def observe(program: str, inputs: list[tuple[str, str, Any]], mode: str) -> Obse
     ``(tool, name, value)`` — answered from a pre-built record, so one run suffices; ``sink`` and
     ``mark`` are local internal tools the recording policy watches."""
     rec = Recorder()
-    opts = RunOptions(mode=mode, tool_producer=False)
+    opts = RunOptions(mode=mode, tool_producer=False, limits=LIMITS)
     events = []
     for i, (tool, name, value) in enumerate(inputs):
         raw = json.dumps(secret_wrapper(value) if tool == "src" else value)
@@ -109,7 +110,17 @@ def leaks(a: Observation, b: Observation, implicit: bool) -> list[str]:
     if implicit:
         low_a = [(k, _canon(v)) for k, v, m in a.events if not tagged(m)]
         low_b = [(k, _canon(v)) for k, v, m in b.events if not tagged(m)]
-        problems = [] if low_a == low_b else [f"low views differ:\n  {low_a}\n  {low_b}"]
+        # Termination-insensitive: a run that stopped (a limit, an uncaught error) shows a prefix.
+        if a.error is not None and b.error is None:
+            same = low_b[:len(low_a)] == low_a
+        elif b.error is not None and a.error is None:
+            same = low_a[:len(low_b)] == low_b
+        elif a.error is not None and b.error is not None:
+            n = min(len(low_a), len(low_b))
+            same = low_a[:n] == low_b[:n]
+        else:
+            same = low_a == low_b
+        problems = [] if same else [f"low views differ:\n  {low_a}\n  {low_b}"]
     else:
         shape_a = [(k, _canon(v) if k == "mark" else None) for k, v, _ in a.events]
         shape_b = [(k, _canon(v) if k == "mark" else None) for k, v, _ in b.events]

@@ -142,7 +142,9 @@ class Machine:
         if t is BuiltinFn or t is TypeMarker:
             return invoke(self, f.entry, None, args, kwargs)
         if t is BoundMethod:
-            return invoke(self, f.entry, f.recv, args, kwargs)
+            # A method chosen by data acts on a receiver chosen by data (as ``lists[i].append``).
+            recv = f.recv if chosen is NEUTRAL else retag(f.recv, chosen)
+            return invoke(self, f.entry, recv, args, kwargs)
         if t is UserFunction:
             return self.call_user(f, args, kwargs)
         if t is ToolFn:

@@ -48,16 +48,19 @@ def lookup(fr: Frame, name: str) -> Value:
     while f is not None:
         v = f.vars.get(name)
         if v is not None:
+            if f.exist is not None and name in f.exist and fr.it.try_depth:
+                fr.it.raise_pc(f.exist[name])
             return v
         f = f.parent
     it = fr.it
     v = it.tools.get(name)
+    if v is None:
+        v = BUILTINS.get(name)
+    g = fr.existence(name)
     if v is not None:
+        if g is not None and it.try_depth:
+            it.raise_pc(g)
         return v
-    v = BUILTINS.get(name)
-    if v is not None:
-        return v
-    g = fr.ghost(name)
     raise perr("NameError", f"name '{name}' is not defined", it.pc if g is None else mm(g, it.pc))
 
 
@@ -223,6 +226,8 @@ class ExpressionCompiler:
         def load(fr: Frame) -> Value:
             v = fr.vars.get(name)
             if v is not None:
+                if fr.exist is not None and fr.it.try_depth and name in fr.exist:
+                    fr.it.raise_pc(fr.exist[name])  # it could have been unbound: see Frame.exist
                 return v
             return lookup(fr, name)
 

@@ -15,10 +15,11 @@ if TYPE_CHECKING:
 class Frame:
     """A scope: ``vars`` maps names to values; ``parent`` is the lexically enclosing frame.
 
-    ``ghosts`` remembers names a branch could have bound but did not: whether such a name exists
-    later reveals the branch, so the ``NameError`` it raises carries the branch's metadata."""
+    ``exist`` holds, for names a region could bind or delete, the metadata of whether they exist:
+    a ``NameError`` for such a name carries it, and inside a ``try`` reading it adds it to the
+    control context (the read would have failed on the other path)."""
 
-    __slots__ = ("vars", "parent", "it", "glob", "ret", "ghosts")
+    __slots__ = ("vars", "parent", "it", "glob", "ret", "exist")
 
     def __init__(self, vars: dict[str, Value], parent: "Frame | None", it: "Machine",
                  glob: "Frame | None" = None) -> None:
@@ -27,28 +28,31 @@ class Frame:
         self.it = it
         self.glob: Frame = glob if glob is not None else self
         self.ret: Value = NONE
-        self.ghosts: dict[str, Meta] | None = None
+        self.exist: dict[str, Meta] | None = None
 
     def taint(self, names: tuple[str, ...], m: Meta) -> None:
         """Merge ``m`` into the bindings of ``names`` (a region's join)."""
         d = self.vars
+        if self.exist is None:
+            self.exist = {}
+        ex = self.exist
         for n in names:
             v = d.get(n)
             if v is not None:
                 nm = mm(v.m, m)
                 if nm is not v.m:
                     d[n] = Value(v.v, nm)
-            else:
-                if self.ghosts is None:
-                    self.ghosts = {}
-                g = self.ghosts.get(n)
-                self.ghosts[n] = m if g is None else mm(g, m)
+            g = ex.get(n)
+            ex[n] = m if g is None else mm(g, m)
 
-    def ghost(self, name: str) -> Meta | None:
+    def existence(self, name: str) -> Meta | None:
+        """The metadata of whether ``name`` exists, if a region decided it."""
         f: Frame | None = self
         while f is not None:
-            if f.ghosts is not None and name in f.ghosts:
-                return f.ghosts[name]
+            if f.exist is not None and name in f.exist:
+                return f.exist[name]
+            if name in f.vars:
+                return None
             f = f.parent
         return None
 

@@ -211,7 +211,7 @@ class Compiler(ExpressionCompiler, ClassCompiler):
                     if name in fr.vars:
                         del fr.vars[name]
                     else:
-                        g = fr.ghost(name)
+                        g = fr.existence(name)
                         raise perr("NameError", f"name '{name}' is not defined",
                                    mm(g, fr.it.pc) if g is not None else fr.it.pc)
 
