@@ -9,6 +9,8 @@ expressions); whatever differs must carry the secret.
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -167,6 +169,8 @@ def strict_program(draw):
     return "\n".join(parts) + "\n"
 
 
+#: ``AIRLOCK_FUZZ_SCALE=20`` runs twenty times as many generated programs (a long fuzzing run).
+SCALE = int(os.environ.get("AIRLOCK_FUZZ_SCALE", "1"))
 SECRETS = st.tuples(st.text(alphabet="ab1,x", max_size=4), st.integers(-2, 5))
 PUBLIC = st.tuples(st.text(alphabet="ab", max_size=3), st.integers(0, 3), st.lists(st.integers(0, 4), max_size=3))
 
@@ -178,7 +182,7 @@ def _inputs(secret, public):
     return [(tool, name, values[name]) for tool, name in INPUTS]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=150 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(program=straight_line(), s1=SECRETS, s2=SECRETS, public=PUBLIC)
 def test_standard_mode_closes_explicit_flows(program, s1, s2, public):
     a = observe(program, _inputs(s1, public), "standard")
@@ -187,7 +191,7 @@ def test_standard_mode_closes_explicit_flows(program, s1, s2, public):
     assert not problems, f"{problems}\n--- program ---\n{program}"
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=250 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(program=strict_program(), s1=SECRETS, s2=SECRETS, public=PUBLIC)
 def test_strict_mode_closes_implicit_flows(program, s1, s2, public):
     a = observe(program, _inputs(s1, public), "strict")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from airlock.sessions.ids import session_of_tool_call
 
 from tests.agent.scenarios.catalog import Case
@@ -59,3 +61,16 @@ def assert_planner_never_saw(llm: ScriptedLLM, *needles: str) -> None:
     for needle in needles:
         for body in bodies:
             assert needle not in body and needle.replace("@", "\\u0040") not in body, f"PLLM saw {needle!r}"
+
+
+def assert_no_tool_data_in_planner(llm: ScriptedLLM, results: list[str]) -> None:
+    """No tool result — any line of it long enough to be distinctive, raw or JSON-escaped — in
+    any request to the planner."""
+    bodies = [req.raw.decode() for req in llm.requests("pllm")]
+    for result in results:
+        for piece in (ln.strip() for ln in str(result).splitlines()):
+            if len(piece) < 16:
+                continue
+            escaped = json.dumps(piece)[1:-1]
+            for body in bodies:
+                assert piece not in body and escaped not in body, f"a planner prompt carries tool data: {piece!r}"

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-import json
-
 from tests.agent.scenarios.catalog import DUAL_MODEL, POSTED_RESULTS
+from tests.agent.scenarios.checks import assert_no_tool_data_in_planner
 from tests.agent.scenarios.planner import ScriptedLLM
 from tests.fakes.llm_server import FakeLLM
 from tests.live_server import LiveAirlock, upstream_settings
@@ -49,16 +48,6 @@ def llm(scenario_fake) -> ScriptedLLM:
     scripted = ScriptedLLM()
     scenario_fake.handler = scripted
     yield scripted
-    planner_bodies = [req.raw.decode() for req in scripted.requests("pllm")]
-    for result in POSTED_RESULTS:
-        for piece in _distinctive(result):
-            escaped = json.dumps(piece)[1:-1]
-            for body in planner_bodies:
-                assert piece not in body and escaped not in body, f"a planner prompt carries tool data: {piece!r}"
+    assert_no_tool_data_in_planner(scripted, POSTED_RESULTS)
     scenario_fake.reset()
 
-
-def _distinctive(result: str) -> list[str]:
-    """The pieces of a tool result that cannot appear in a prompt by coincidence."""
-    lines = [ln.strip() for ln in str(result).splitlines()]
-    return [ln for ln in lines if len(ln) >= 16]
