@@ -17,7 +17,12 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/airlock serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
+# The pure cores are type-checked strictly, as part of the tests.
+MYPY_STRICT := \
+	src/airlock/interpreter
+
 test: $(STAMP)
+	$(BIN)/mypy --strict $(MYPY_STRICT)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

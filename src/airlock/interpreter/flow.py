@@ -155,9 +155,10 @@ def deep(it: "Machine", val: Value) -> Meta:
     limit = it.budget.lim.max_walk_nodes
     while stack:
         x = stack.pop()
+        kids: Iterable[Value]
         if isinstance(x, Mutable):
             m = mm(m, struct(it, x))
-            kids: Iterable[Value] | None = x.children()
+            kids = x.children()
         elif type(x) is tuple:
             kids = x
         else:
@@ -418,3 +419,8 @@ def join(it: "Machine", fr: Any, region: Region, saved: Meta, serial: int) -> No
         it.heap.push(serial, pc)
     if not (it.try_depth or region.returns or region.loop_jumps):
         it.pc = saved
+
+
+__all__ = ["UNTRUSTED", "TOP", "mm", "intern_meta", "covers", "retag", "Heap", "struct", "shallow", "deep", "elements",
+           "element", "DEEP", "SHALLOW", "PASS", "STORED", "KEY", "ELEMENTS", "CHECKED", "KINDS", "Entry", "read_meta",
+           "failure_meta", "invoke", "callback", "Region", "join"]

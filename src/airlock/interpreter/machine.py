@@ -173,7 +173,7 @@ class Machine:
             bind_args(self, fn, fr.vars, args, kwargs)
             r = fn.body(fr)
             if r == RETURN:
-                return fr.ret  # type: ignore[no-any-return]
+                return fr.ret
             return NONE if self.pc is NEUTRAL else Value(None, self.pc)
         finally:
             b.leave_call()

@@ -112,8 +112,7 @@ def call_tool(it: "Machine", tf: ToolFn, args: list[Value], kwargs: dict[str, Va
         it.events.append({"index": index, "kind": "internal", "tool": name, "args": args_json, "result": raw,
                           "is_error": is_error})
     else:
-        kind = "internal" if tf.internal is not None else "tool"
-        raise Suspend([PendingCall(index, name, args_json, kind)])
+        raise Suspend([PendingCall(index, name, args_json, "internal" if tf.internal is not None else "tool")])
 
     base = NEUTRAL
     for t in tagged.values():

@@ -145,7 +145,7 @@ def codex_transform(raw: Any) -> tuple[Any, int | None]:
 _RX_CACHE: dict[str, Any] = {}
 
 
-def error_regex(pattern: str | None):
+def error_regex(pattern: str | None) -> Any:
     pat = pattern or DEFAULT_ERROR_PATTERN
     rx = _RX_CACHE.get(pat)
     if rx is None:
@@ -165,7 +165,7 @@ def looks_like_error(text: str, pattern: str | None, max_len: int | None) -> boo
     return error_regex(pattern).search(text) is not None
 
 
-def parse_result(raw: Any, output_schema: dict | None, strict: bool) -> tuple[Any, str | None]:
+def parse_result(raw: Any, output_schema: dict[str, Any] | None, strict: bool) -> tuple[Any, str | None]:
     """Turn a raw tool result into a value: ``(value, error_message_or_None)``.
 
     * non-string results are already data;

@@ -520,7 +520,7 @@ class ExpressionCompiler:
                 fs = p.format_spec
                 if fs is not None:
                     if isinstance(fs, ast.JoinedStr) and all(isinstance(q, ast.Constant) for q in fs.values):
-                        spec = "".join(str(q.value) for q in fs.values)  # a constant spec: no closure
+                        spec = "".join(str(q.value) for q in fs.values if isinstance(q, ast.Constant))
                     else:
                         spec = self.expr(fs)
                 pieces.append((False, self.expr(p.value), p.conversion, spec))
@@ -552,8 +552,8 @@ class ExpressionCompiler:
                     else:
                         if spec is None:
                             s = render(it, val, False)
-                        elif type(spec) is str:
-                            s = safe_format(it, val, spec)
+                        elif isinstance(spec, str):
+                            s = safe_format(it, val, spec)  # a constant spec: no closure
                         else:
                             sv = spec(fr)
                             s = safe_format(it, val, sv.v)

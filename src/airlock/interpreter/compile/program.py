@@ -219,7 +219,10 @@ class Compiler(ExpressionCompiler, ClassCompiler):
             elif isinstance(t, ast.Subscript):
                 obj = self.expr(t.value)
                 key = self.expr(t.slice)
-                fns.append(lambda fr, obj=obj, key=key: delitem(fr.it, obj(fr), key(fr)))
+                def d_item(fr: Frame, obj: Any = obj, key: Any = key) -> None:
+                    delitem(fr.it, obj(fr), key(fr))
+
+                fns.append(d_item)
             else:
                 raise UnsupportedFeature("unsupported del target", line=node.lineno, col=node.col_offset)
 
@@ -512,14 +515,16 @@ class Compiler(ExpressionCompiler, ClassCompiler):
         vararg = args.vararg.arg if args.vararg else None
         kwarg = args.kwarg.arg if args.kwarg else None
         self.scopes.append(Scope(True))
+        fbody: Stmt
         try:
             if is_lambda:
                 ev = self.expr(body)
 
-                def fbody(fr: Frame) -> int:
+                def lambda_body(fr: Frame) -> int:
                     fr.ret = retag(ev(fr), fr.it.pc)
                     return RETURN
 
+                fbody = lambda_body
                 mutates = self.region([body]).mutates
             else:
                 fbody = self.block(body)

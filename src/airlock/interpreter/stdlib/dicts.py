@@ -144,7 +144,7 @@ DICT_METHODS: dict[str, Entry] = {
 
 def _as_set(it: "Machine", v: Value) -> SetObj:
     if type(v.v) is SetObj:
-        return v.v  # type: ignore[no-any-return]
+        return v.v
     try:
         return SetObj(elements(it, v))
     except TypeError:

@@ -112,7 +112,7 @@ def l_copy(it: "Machine", recv: Value, args: list[Value], kwargs: dict[str, Valu
 
 
 def _seq(v: Value) -> list[Value] | tuple[Value, ...]:
-    return v.v.items if type(v.v) is ListObj else v.v  # type: ignore[no-any-return]
+    return v.v.items if type(v.v) is ListObj else v.v
 
 
 def s_index(it: "Machine", recv: Value, args: list[Value], kwargs: dict[str, Value]) -> Value:

@@ -64,7 +64,7 @@ class ModelClass:
         self.fields = fields
         self.doc = doc
         self.parent = parent
-        self.meta = mm(meta, parent.meta) if parent is not None else meta
+        self.meta: Meta = mm(meta, parent.meta) if parent is not None else meta
 
     def is_sub(self, other: "ModelClass") -> bool:
         c: ModelClass | None = self
@@ -381,7 +381,7 @@ def _check_constraints(it: "Machine", extra: dict[str, Any], val: Value, path: s
             raise _verr(it, path, f"should have at most {extra['max_length']} items/characters", val)
     if type(v) in (int, float):
         for key, ok in (("ge", operator.ge), ("gt", operator.gt), ("le", operator.le), ("lt", operator.lt)):
-            bound = extra.get(key)
+            bound: Any = extra.get(key)
             if type(bound) in (int, float) and not ok(v, bound):
                 raise _verr(it, path, f"Input should be {key} {bound}", val)
     pat = extra.get("pattern")

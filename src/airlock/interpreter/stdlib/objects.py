@@ -251,7 +251,7 @@ def type_name(x: Any) -> str:
     if t is SetObj:
         return "set"
     if t is ExcObj:
-        return x.type.name
+        return str(x.type.name)
     if t in (BuiltinFn, TypeMarker, BoundMethod):
         return "builtin_function_or_method"
     if t is ResultObj:
@@ -263,3 +263,7 @@ def type_name(x: Any) -> str:
         return cls_name
     n = getattr(t, "__name__", "object")
     return {"UserFunction": "function", "ToolFn": "function", "ModelClass": "type"}.get(n, n)
+
+
+__all__ = ["BuiltinFn", "TypeMarker", "BoundMethod", "TypingMarker", "SafeModule", "ResultObj", "ResultCtor", "ExcType",
+           "ExcObj", "EXC", "perr", "CONVERTIBLE", "convert_python_error", "type_name", "ProgRaise"]

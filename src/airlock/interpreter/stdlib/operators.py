@@ -295,7 +295,7 @@ def _getitem(it: "Machine", recv: Value, args: list[Value], kwargs: dict[str, Va
             raise ProgRaise(ExcObj(EXC["KeyError"], [key])) from None
         except TypeError:
             raise perr("TypeError", f"unhashable type: '{type_name(k)}'") from None
-        return e
+        return e  # type: ignore[no-any-return]
     if t is ListObj or t is tuple or t is str or t is range:
         seq = c.items if t is ListObj else c
         if type(k) is int or type(k) is bool:
@@ -315,7 +315,7 @@ def _getitem(it: "Machine", recv: Value, args: list[Value], kwargs: dict[str, Va
         raise perr("TypeError", f"{type_name(c)} indices must be integers or slices, not {type_name(k)}")
     hook = getattr(c, "getitem", None)
     if hook is not None:
-        return hook(it, key)
+        return hook(it, key)  # type: ignore[no-any-return]
     raise perr("TypeError", f"'{type_name(c)}' object is not subscriptable")
 
 

@@ -92,7 +92,7 @@ def re_search(it: "Machine", pattern: str, subject: str) -> bool:
 def _subject(v: Value) -> str:
     if type(v.v) is not str:
         raise perr("TypeError", "expected string")
-    return v.v  # type: ignore[no-any-return]
+    return str(v.v)
 
 
 def _wrap(r: Any) -> Value:

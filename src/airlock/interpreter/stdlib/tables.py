@@ -138,7 +138,7 @@ def get_attr(it: "Machine", obj: Value, name: str) -> Value:
         a = v.attrs.get(name)
         if a is None:
             raise perr("AttributeError", f"module '{v.name}' has no attribute '{name}'", m)
-        return a
+        return a  # type: ignore[no-any-return]
     elif t is ModelClass:
         for fname, _spec, info in all_fields(v):
             if fname == name and info.default is not models.MISSING:

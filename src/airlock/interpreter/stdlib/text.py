@@ -43,7 +43,7 @@ def render(it: "Machine", val: Value, as_repr: bool) -> str:
     t = type(v)
     if t is str:
         if not as_repr:
-            return v
+            return str(v)
         s = repr(v)
         it.budget.str_len(len(s), s.isascii())
         return s
@@ -235,7 +235,7 @@ def percent_format(it: "Machine", fmt: str, arg: Value) -> str:
         pa = {k.v: _pct_arg(it, e) for k, e in a.items.items()}
     else:
         pa = _pct_arg(it, arg)
-    s = fmt % pa
+    s = str(fmt % pa)
     it.budget.str_len(len(s), s.isascii())
     return s
 
