@@ -125,11 +125,14 @@ class PolicyDenied(InterpreterError):
 
     code = "policy_denied"
 
-    def __init__(self, message: str, *, tool: str = "", decision: Any = None, verdict: str = "", **kw: Any):
+    def __init__(self, message: str, *, tool: str = "", decision: Any = None, verdict: str = "",
+                 decision_json: dict[str, Any] | None = None, **kw: Any):
         super().__init__(message, **kw)
         self.tool = tool
         self.decision = decision
         self.verdict = verdict
+        #: The decision as plain data (what crosses a process boundary).
+        self.decision_json = decision_json if decision_json is not None else _as_json(decision)
         if self._safe is None:
             self._safe = f"the call to {tool} was denied by the security policy ({verdict})"
 
@@ -139,9 +142,11 @@ class ControlFlowDenied(InterpreterError):
 
     code = "control_flow_denied"
 
-    def __init__(self, message: str, *, decision: Any = None, **kw: Any):
+    def __init__(self, message: str, *, decision: Any = None, decision_json: dict[str, Any] | None = None,
+                 **kw: Any):
         super().__init__(message, **kw)
         self.decision = decision
+        self.decision_json = decision_json if decision_json is not None else _as_json(decision)
         if self._safe is None:
             self._safe = "the program branched on data the policy forbids decisions on"
 
@@ -156,6 +161,51 @@ class ProgramError(InterpreterError):
     """An exception raised in the program and not caught by it."""
 
     code = "program_error"
+
+
+def _as_json(decision: Any) -> dict[str, Any]:
+    fn = getattr(decision, "to_json", None)
+    if fn is not None:
+        out = fn()
+        return out if isinstance(out, dict) else {"value": out}
+    return dict(decision) if isinstance(decision, dict) else {}
+
+
+_CLASSES: dict[str, type[InterpreterError]] = {}
+
+
+def error_to_json(e: InterpreterError) -> dict[str, Any]:
+    """Everything of an error as plain data (``error_from_json`` rebuilds it)."""
+    out: dict[str, Any] = {"code": e.code, "message": e.message, "safe": e.safe_message, "line": e.line,
+                           "col": e.col, "detail": e.detail}
+    for attr in ("limit", "tool", "verdict", "decision_json"):
+        if hasattr(e, attr):
+            out[attr] = getattr(e, attr)
+    return out
+
+
+def error_from_json(data: dict[str, Any]) -> InterpreterError:
+    if not _CLASSES:
+        for cls in (ProgramSyntaxError, UnsupportedFeature, SecurityViolation, ResourceLimitExceeded, PolicyDenied,
+                    ControlFlowDenied, ReplayDivergence, ProgramError):
+            _CLASSES[cls.code] = cls
+    code = str(data.get("code") or "runtime_error")
+    cls = _CLASSES.get(code, InterpreterError)
+    kw: dict[str, Any] = {"line": data.get("line"), "col": data.get("col"), "detail": data.get("detail") or {},
+                          "safe": data.get("safe")}
+    if cls is ResourceLimitExceeded:
+        kw["limit"] = data.get("limit") or ""
+    elif cls is PolicyDenied:
+        kw.update(tool=data.get("tool") or "", verdict=data.get("verdict") or "",
+                  decision_json=data.get("decision_json") or {})
+    elif cls is ControlFlowDenied:
+        kw["decision_json"] = data.get("decision_json") or {}
+    elif cls is SecurityViolation:
+        kw["static"] = False
+    err = cls(str(data.get("message") or ""), **kw)
+    if cls is InterpreterError:
+        err.code = code
+    return err
 
 
 class ProgRaise(Exception):

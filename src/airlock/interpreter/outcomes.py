@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from airlock.meta import Meta, SessionMeta, Tagged
 
-from .errors import InterpreterError, ResourceLimitExceeded
+from .errors import InterpreterError, ResourceLimitExceeded, error_from_json, error_to_json
 from .record import ExecutionRecord, PendingCall
 from .values import DictObj, ListObj, SetObj, Value, to_json_value
 
@@ -144,3 +144,69 @@ class Failed(_Vars):
 
 
 Outcome = Finished | Suspended | Failed
+
+
+# -- plain data (what crosses a process boundary) --------------------------------------------------
+
+
+def outcome_to_json(outcome: Outcome, views: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """An outcome as plain JSON. ``views`` asks for the renderings of the final variables that
+    need the live run: ``namespace`` (for the client) and ``planner`` (for the planner)."""
+    out: dict[str, Any] = {"status": outcome.status, "history": outcome.history, "printed": outcome.printed,
+                           "session": outcome.session.to_json() if outcome.session is not None else None,
+                           "record": outcome.record.to_json() if outcome.record is not None else None}
+    if isinstance(outcome, Suspended):
+        out["calls"] = [c.to_json() for c in outcome.calls]
+        return out
+    if isinstance(outcome, Finished):
+        out["value"] = outcome.value
+        out["trusted"] = outcome.trusted
+    else:
+        out["error"] = error_to_json(outcome.error)
+    if "namespace" in views:
+        out["namespace"] = outcome.namespace
+    if "planner" in views:
+        out["planner_view"] = outcome.planner_view
+    return out
+
+
+class _Rendered:
+    """The final variables' renderings as received (a remote outcome has no live run)."""
+
+    _namespace: dict[str, dict[str, Any]] | None
+    _planner: list[dict[str, Any]] | None
+
+    @property
+    def namespace(self) -> dict[str, dict[str, Any]]:
+        return self._namespace or {}
+
+    @property
+    def planner_view(self) -> list[dict[str, Any]]:
+        return self._planner or []
+
+
+class RemoteFinished(_Rendered, Finished):
+    def __init__(self, data: dict[str, Any]) -> None:
+        Finished.__init__(self, data["value"], data["history"], {}, ExecutionRecord.from_json(data["record"]),
+                          SessionMeta.from_json(data["session"]), data.get("printed") or [], None,
+                          trusted=bool(data.get("trusted")))
+        self._namespace, self._planner = data.get("namespace"), data.get("planner_view")
+
+
+class RemoteFailed(_Rendered, Failed):
+    def __init__(self, data: dict[str, Any]) -> None:
+        Failed.__init__(self, error_from_json(data["error"]), data["history"],
+                        ExecutionRecord.from_json(data["record"]) if data.get("record") else None, None,
+                        SessionMeta.from_json(data["session"]) if data.get("session") is not None else None,
+                        data.get("printed") or [], None)
+        self._namespace, self._planner = data.get("namespace"), data.get("planner_view")
+
+
+def outcome_from_json(data: dict[str, Any]) -> Outcome:
+    status = data.get("status")
+    if status == "suspended":
+        return Suspended([PendingCall.from_json(c) for c in data["calls"]], ExecutionRecord.from_json(data["record"]),
+                         data["history"], SessionMeta.from_json(data["session"]), data.get("printed") or [])
+    if status == "finished":
+        return RemoteFinished(data)
+    return RemoteFailed(data)

@@ -68,10 +68,10 @@ def error_record(exc: Any) -> dict[str, Any]:
     out["bare"] = exc.message
     out["safe"] = exc.safe_message
     if exc.code == "policy_denied":
-        decision = getattr(exc, "decision", None)
+        decision = getattr(exc, "decision_json", None) or {}
         out["tool"] = getattr(exc, "tool", "")
         out["verdict"] = getattr(exc, "verdict", "")
-        detail = getattr(decision, "message", "") or ""
+        detail = decision.get("message") or ""
         headline = detail.splitlines()[0] if detail else ""
         if headline and exc.message.startswith(headline):
             detail = detail[len(headline):].lstrip("\n")  # said once, at the top
@@ -80,9 +80,9 @@ def error_record(exc: Any) -> dict[str, Any]:
         # The docs' refund example looks for this exact phrase.
         out["denial"] = denial + f"\n'{out['tool']}' is denied by argument checking policies."
         out["rules"] = [
-            {"rule": r.source, "description": r.description}
-            for r in getattr(decision, "fired", []) or []
-            if getattr(r, "effect", "") == "deny" or getattr(r, "kind", "") == "allowlist"
+            {"rule": r.get("rule"), "description": r.get("description")}
+            for r in decision.get("fired") or [] if isinstance(r, dict)
+            if r.get("effect") == "deny" or r.get("kind") == "allowlist"
         ]
     return out
 
