@@ -94,10 +94,19 @@ def keys_create(
     from airlock.config import KeyConfigError, validate_key_base
 
     try:
-        validate_key_base(base)  # a bad saved config would fail every request made with the key
+        validated = validate_key_base(base)  # a bad saved config would fail every request made with the key
     except (KeyConfigError, ValueError) as exc:
         typer.echo(f"error: invalid key configuration: {exc}", err=True)
         raise typer.Exit(2)
+    codes = validated.get("policy", {}).get("codes")
+    if codes and codes.get("code", "").strip():
+        from airlock.policy import PolicyError, compile_policy
+
+        try:
+            compile_policy(codes["code"], codes.get("language", "sqrt"))
+        except PolicyError as exc:
+            typer.echo(f"error: the key's policy does not compile:\n{exc}", err=True)
+            raise typer.Exit(2)
     if policy_overridable and not has_saved_policy(base):
         typer.echo("error: --policy-overridable needs a saved policy (--policy FILE, or a policy in --config)", err=True)
         raise typer.Exit(2)

@@ -43,6 +43,7 @@ async def handle(request: Request, route: Route) -> Response:
             x_config=request.headers.get("x-config"),
             model=body["model"],
             byok_key=byok,
+            policy_locked=key.policy_locked,
         )
     except HeaderError as exc:
         raise ApiError(400, str(exc), param=f"{exc.header}.{exc.field}" if exc.field else exc.header) from None
