@@ -125,8 +125,13 @@ class Decision:
 
     def decided_by_preset(self) -> bool:
         """Whether the rules that decided are all Airlock's own (presets or ``default_allow``)."""
-        decisive = [r for r in self.fired if r.decisive]
-        return bool(decisive) and all(r.kind in ("preset", "default") for r in decisive)
+        seen = False
+        for r in self.fired:
+            if r.decisive:
+                if r.kind != "preset" and r.kind != "default":
+                    return False
+                seen = True
+        return seen
 
 
 def jsonable(v: Any, depth: int = 0) -> Any:

@@ -46,10 +46,6 @@ def _split(s: StrSet) -> tuple[StrSet, frozenset[str]]:
     return StrSet(s.items - marked), marked
 
 
-def has_marks(meta: Meta) -> bool:
-    return bool(_split(meta.tags)[1] or _split(meta.producers)[1])
-
-
 def key_view(meta: Meta) -> Meta:
     """The metadata without any additional layer's restriction."""
     tags, marked_tags = _split(meta.tags)

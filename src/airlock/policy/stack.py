@@ -28,7 +28,7 @@ from airlock.meta import NEUTRAL, Meta, SessionMeta, Tagged
 
 from .decision import Authority, Decision, FiredRule, Verdict
 from .evaluator import CompiledPolicy
-from .restrict import Restriction, has_marks, key_view, marks_of, restrict, restricted_view, restriction, session_view
+from .restrict import MARK, Restriction, key_view, marks_of, restrict, restricted_view, restriction, session_view
 
 LayerAuthority = Literal["key", "header", "planner"]
 SET_POLICY = "set_policy"
@@ -48,8 +48,17 @@ def _args_view(args: Mapping[str, Tagged], view: View) -> Mapping[str, Tagged]:
     return args if out is None else out
 
 
-def _marked(args: Mapping[str, Tagged], *metas: Meta) -> bool:
-    return any(has_marks(m) for m in metas) or any(has_marks(t.meta) for t in args.values())
+def _marked(args: Mapping[str, Tagged], *metas: Meta | SessionMeta) -> bool:
+    """Whether any of this call's metadata carries an additional layer's mark. Runs on every
+    call of a one-layer stack, so it is inlined (measured 7 µs as nested ``any`` calls, 1 µs so)."""
+    for m in (*metas, *(t.meta for t in args.values())):
+        for x in m.tags.items:
+            if x.startswith(MARK):
+                return True
+        for x in m.producers.items:
+            if x.startswith(MARK):
+                return True
+    return False
 
 
 class PolicyStack:
@@ -94,9 +103,11 @@ class PolicyStack:
                     "set_policy code must be a literal the planner wrote"))],
                     f"set_policy code must be written by the planner, not derived from data ({what} metadata)",
                     policy="preset")
+        if not self.additional and not _marked(args, session, control):
+            d = self.base.check_call(tool, args, session, control=control)
+            d.policy = "preset" if d.decided_by_preset() else self.base_authority
+            return d
         s_meta = session.as_meta()
-        if not self.additional and not _marked(args, s_meta, control):
-            return _combine([(self.base_authority, self.base.check_call(tool, args, session, control=control))])
         decisions: list[tuple[LayerAuthority, Decision]] = []
         for i, (authority, layer) in enumerate(self.layers):
             view: View = key_view if i == 0 else restricted_view
@@ -112,10 +123,10 @@ class PolicyStack:
 
     def apply_result(self, tool: str, args: Mapping[str, Tagged], result: Tagged, session: SessionMeta, *,
                      control: Meta = NEUTRAL) -> Meta:
+        if not self.additional and not _marked(args, session, control, result.meta):
+            return self.base.apply_result(tool, args, result, session, control=control)
         inherited = marks_of(result.meta)
         s_meta = session.as_meta()
-        if not self.additional and not inherited and not _marked(args, s_meta, control):
-            return self.base.apply_result(tool, args, result, session, control=control)
         carrier = self.base.apply_result(tool, _args_view(args, key_view), Tagged(result.value, key_view(result.meta)),
                                          session_view(session, key_view(s_meta)), control=key_view(control))
         carrier = restrict(carrier, inherited)  # restrictions flow from what the result was derived from
@@ -132,11 +143,11 @@ class PolicyStack:
 
     def update_session(self, tool: str, phase: Literal["before", "after"], args: Mapping[str, Tagged],
                        session: SessionMeta, result: Tagged | None = None, *, control: Meta = NEUTRAL) -> None:
-        current = session.as_meta()
-        marks = marks_of(current)
-        if not self.additional and not marks and not _marked(args, control, *([] if result is None else [result.meta])):
+        if not self.additional and not _marked(args, session, control, *(() if result is None else (result.meta,))):
             self.base.update_session(tool, phase, args, session, result, control=control)
             return
+        current = session.as_meta()
+        marks = marks_of(current)
         key_session = session_view(session, key_view(current))
         key_result = None if result is None else Tagged(result.value, key_view(result.meta))
         self.base.update_session(tool, phase, _args_view(args, key_view), key_session, key_result,
