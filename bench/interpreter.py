@@ -31,7 +31,7 @@ from airlock.interpreter import (  # noqa: E402
     record_tool_result,
     run,
 )
-from airlock.interpreter.compiler import compile_program  # noqa: E402
+from airlock.interpreter.compile import compile_program  # noqa: E402
 
 N_RECORDS = 300
 

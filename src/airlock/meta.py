@@ -8,6 +8,12 @@ Every value in a dual-LLM program carries three sets:
   may only go where *all* of its inputs may go. ``"*"`` means "anyone" (the universal set).
 * ``tags`` — free labels (``"__non_executable"``, ``"__llm_blocked"``, ``"pii"``...). Union.
 
+A fourth, internal component, ``untrusted``, records provenance the policies cannot see or
+change: true when anything a value was computed from came from a tool or the quarantined LLM.
+It is what proves a value is safe to show the planner (planner isolation): user-visible tags can
+be removed by an operator's policy, and a tool's metadata wrapper can name any producers, so
+neither can carry that proof. It is never serialised into user-visible metadata.
+
 ``StrSet`` is a set of strings that can also be the universal set, which plain ``frozenset``
 cannot express; it is immutable so metadata can be shared between values without copying.
 """
@@ -99,6 +105,7 @@ class Meta:
     producers: StrSet = EMPTY
     consumers: StrSet = UNIVERSAL
     tags: StrSet = EMPTY
+    untrusted: bool = False
 
     def merge(self, other: "Meta") -> "Meta":
         """Metadata of a value derived from ``self`` and ``other``."""
@@ -110,7 +117,15 @@ class Meta:
             self.producers.union(other.producers),
             self.consumers.intersect(other.consumers),
             self.tags.union(other.tags),
+            self.untrusted or other.untrusted,
         )
+
+    def with_untrusted(self, untrusted: bool = True) -> "Meta":
+        """This metadata with the provenance bit set (``untrusted``) — what a policy update that
+        rebuilt the visible sets must not lose."""
+        if self.untrusted == untrusted:
+            return self
+        return Meta(self.producers, self.consumers, self.tags, untrusted)
 
     @staticmethod
     def merge_all(metas: Iterable["Meta"]) -> "Meta":
@@ -120,6 +135,7 @@ class Meta:
         return result
 
     def to_json(self) -> dict[str, list[str]]:
+        """The user-visible sets (the reference's shape); ``untrusted`` is internal."""
         return {
             "producers": self.producers.to_json(),
             "consumers": self.consumers.to_json(),

@@ -178,7 +178,7 @@ final_return_value = hits
 
 
 def test_parsed_program_is_cached_per_text():
-    from airlock.interpreter.compiler import compile_program
+    from airlock.interpreter.compile import compile_program
 
     prog = "final_return_value = 'cache-probe-7f3a'"
     run(prog)

@@ -17,16 +17,19 @@ def sv(value, producers=(), consumers=("*",), tags=(), combine="replace"):
             "is_sequrity_var": True, "combine_meta": combine}
 
 
-SOURCES = {}
+SRC_TOOLS = tools(src=("name",))
 
 
-def source(name: str):
-    return SOURCES[name]
+def source_options(mode: str = "standard", **kw) -> RunOptions:
+    """``src`` may declassify (its wrappers set exact metadata) and adds no producer of its own."""
+    return RunOptions(mode=mode, declassify_tools=frozenset({"src"}), tool_producer=False, **kw)
 
 
-def run_with_sources(program: str, sources: dict, **kw):
-    """Run with an internal tool ``src(name)`` returning the given sequrity vars."""
-    return run(program, internal_tools={"src": lambda name: sources[name]}, **kw)
+def run_with_sources(program: str, sources: dict, mode: str = "standard", **kw):
+    """Run with a client tool ``src(name)`` whose results are the given sequrity vars."""
+    out, _ = drive(program, lambda tool, args: sources[args["name"]], tools={**SRC_TOOLS, **kw.pop("tools", {})},
+                   options=kw.pop("options", None) or source_options(mode), **kw)
+    return out
 
 
 def ns_meta(out, name) -> Meta:
@@ -61,12 +64,25 @@ def test_explicit_meta_merge_replace_ignore():
         "c": sv("z", producers=["carol"], tags=["t3"], combine="ignore"),
     }
     out = run_with_sources("a = src('a')\nb = src('b')\nc = src('c')", sources)
-    assert ns_meta(out, "a").producers.items == {"alice", "src"}
+    assert ns_meta(out, "a").producers.items == {"alice"}
     assert ns_meta(out, "b").producers.items == {"bob"}
     assert ns_meta(out, "b").tags.items == {"t2"}
-    assert ns_meta(out, "c").producers.items == {"src"}
+    assert ns_meta(out, "c").producers.is_empty()
     assert ns_meta(out, "c").tags.is_empty()
     assert out.namespace["a"]["value"] == "x"
+
+
+def test_replace_cannot_declassify_without_the_operator():
+    """A wrapper's ``replace`` keeps what the result inherited from its arguments unless the
+    operator lets that tool declassify."""
+    src = tools(src=("name",), fetch=("q",))
+    prog = "secret = src(name='s')\nr = fetch(q=secret)\nfinal_return_value = r"
+    answers = {"src": sv("S", tags=["secret"]), "fetch": sv("clean?", tags=[], combine="replace")}
+    out, _ = drive(prog, lambda t, a: answers[t], tools=src, options=source_options())
+    assert "secret" in out.value["meta"]["tags"]
+    opts = RunOptions(declassify_tools=frozenset({"src", "fetch"}), tool_producer=False)
+    out, _ = drive(prog, lambda t, a: answers[t], tools=src, options=opts)
+    assert out.value["meta"]["tags"] == []
 
 
 def test_consumers_intersect_and_producers_union():
@@ -129,7 +145,7 @@ else:
     z = 'c'
 w = 5
 """
-    out = run_with_sources(prog, sources)
+    out = run_with_sources(prog, sources, mode="strict")
     assert out.namespace["y"]["value"] == 0
     assert ns_meta(out, "y").tags.items == {"secret"}  # not-taken branch still reveals s
     assert ns_meta(out, "z").tags.items == {"secret"}
@@ -138,9 +154,10 @@ w = 5
 
 def test_tool_call_under_branch_sees_condition_meta():
     policy = ScriptedPolicy()
-    prog = "flag = src('f')\nif flag:\n    notify(msg='constant text')\nfinal_return_value = 1"
-    out, _ = drive(prog, {"notify": "ok"}, policy=policy, internal_tools={"src": lambda name: sv(True, tags=["cond"])},
-                   tools=tools(notify=("msg",)))
+    prog = "flag = src(name='f')\nif flag:\n    notify(msg='constant text')\nfinal_return_value = 1"
+    answers = {"src": sv(True, tags=["cond"]), "notify": "ok"}
+    out, _ = drive(prog, lambda t, a: answers[t], policy=policy, tools=tools(notify=("msg",), src=("name",)),
+                   options=source_options("strict"))
     assert out.status == "finished"
     args = [a for t, a in policy.seen_calls if t == "notify"][-1]
     assert args["msg"].meta.tags.contains("cond")
@@ -156,7 +173,7 @@ for k in range(10):
     if items[k] > 50:
         break
 """
-    out = run_with_sources(prog, sources)
+    out = run_with_sources(prog, sources, mode="strict")
     assert out.namespace["count"]["value"] == 3
     assert ns_meta(out, "count").tags.items == {"t"}
 
@@ -172,7 +189,7 @@ x = src('x')
 r = classify(x)
 r2 = classify(1)
 """
-    out = run_with_sources(prog, sources)
+    out = run_with_sources(prog, sources, mode="strict")
     assert ns_meta(out, "r").tags.items == {"t"}
     assert ns_meta(out, "r2").tags.is_empty()
 
@@ -197,7 +214,7 @@ try:
 except ValueError:
     status = 'failed'
 """
-    out = run_with_sources(prog, sources)
+    out = run_with_sources(prog, sources, mode="strict")
     assert out.namespace["status"]["value"] == "failed"
     assert ns_meta(out, "status").tags.items == {"t"}
 
@@ -205,7 +222,7 @@ except ValueError:
 def test_mutation_under_branch_taints_container():
     sources = {"x": sv(1, tags=["t"])}
     prog = "x = src('x')\nl = []\nif x == 1:\n    l.append('a')\nl.append('b')\nfinal_return_value = len(l)"
-    out = run_with_sources(prog, sources)
+    out = run_with_sources(prog, sources, mode="strict")
     assert out.value["value"] == 2
     assert "t" in out.value["meta"]["tags"]
 

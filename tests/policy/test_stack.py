@@ -266,3 +266,13 @@ def test_the_generated_policies_compile_often_enough(codes):
         except PolicyError:
             pass
     assert compiled >= 20
+
+
+def test_the_provenance_bit_survives_views_updates_and_marks():
+    """``untrusted`` is the interpreter's proof for planner isolation: no layer may lose it."""
+    p = stack('tool "t" -> @tags = {};', ("planner", 'tool "t" -> @tags |= {"x"};'))
+    meta = p.apply_result("t", {"a": Tagged(1, Meta(tags=StrSet.of(["~y"]), untrusted=True))},
+                          Tagged("v", Meta(untrusted=True)), SessionMeta())
+    assert meta.untrusted and {"~x"} <= meta.tags.items
+    assert key_view(meta).untrusted and restricted_view(meta).untrusted
+    assert stack('tool "t" -> @tags = {};').apply_result("t", {}, Tagged("v", Meta(untrusted=True)), SessionMeta()).untrusted

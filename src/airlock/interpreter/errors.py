@@ -1,13 +1,27 @@
-"""Errors raised by the interpreter.
+"""Errors of the interpreter, in two families under one root each.
 
-Two families:
+* :class:`InterpreterError` and its subclasses are *fatal*: the program cannot catch them
+  (policy denials, resource limits, sandbox violations, replay divergence, and program
+  exceptions once they reach the top uncaught)::
 
-* :class:`InterpreterError` and subclasses are *fatal*: the program cannot catch them
-  (policy denials, resource limits, sandbox violations, replay divergence, and uncaught
-  program exceptions once they reach the top). They carry ``code``, ``message``, ``line``
-  and ``col`` and serialise with :meth:`InterpreterError.to_json`.
-* :class:`ProgRaise` carries a *program-level* exception (``ValueError``, ``KeyError``...) that
-  the program's own ``try/except`` may catch. Uncaught, it becomes a :class:`ProgramError`.
+      InterpreterError
+        ProgramSyntaxError      the text does not parse
+        UnsupportedFeature      valid Python outside the subset
+        SecurityViolation       an attempt to reach Python internals
+        ResourceLimitExceeded   a limit was hit (``limit`` names which)
+        PolicyDenied            a tool call was denied
+        ControlFlowDenied       a branch was denied (``branching_meta_policy``)
+        ReplayDivergence        re-execution did not reproduce the record
+        ProgramError            a program exception nobody caught
+
+* :class:`ProgRaise` carries a *program-level* exception (``ValueError``...) that the program's
+  own ``try/except`` may catch.
+
+Every fatal error has two texts. ``message`` is for the client, who owns the data: it may quote
+runtime values. ``safe_message`` is the only text the planner may read (planner isolation): it is
+built from the error's kind and the program's own text, never from a runtime value, unless the
+metadata of everything the failing operation read proves it came from the user or the program
+(``trusted``).
 """
 
 from __future__ import annotations
@@ -17,6 +31,8 @@ from typing import Any
 
 class InterpreterError(Exception):
     code = "runtime_error"
+    #: Kinds whose message is built from the program text alone.
+    static = False
 
     def __init__(
         self,
@@ -26,6 +42,7 @@ class InterpreterError(Exception):
         col: int | None = None,
         code: str | None = None,
         detail: dict[str, Any] | None = None,
+        safe: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -34,6 +51,13 @@ class InterpreterError(Exception):
         if code is not None:
             self.code = code
         self.detail = dict(detail or {})
+        self._safe = safe
+
+    @property
+    def safe_message(self) -> str:
+        if self._safe is not None:
+            return self._safe
+        return self.message if self.static else self.code.replace("_", " ")
 
     def at(self, line: int | None, col: int | None) -> "InterpreterError":
         if self.line is None and line is not None:
@@ -61,16 +85,26 @@ class InterpreterError(Exception):
 
 class ProgramSyntaxError(InterpreterError):
     code = "syntax_error"
+    static = True
 
 
 class UnsupportedFeature(InterpreterError):
     code = "unsupported_feature"
+    static = True
 
 
 class SecurityViolation(InterpreterError):
-    """The program tried to reach something outside the sandbox."""
+    """The program tried to reach something outside the sandbox. Raised by the static scan
+    (its message quotes the program) or at run time, where the message may quote data (a format
+    string or a keyword that came from a tool) and the planner gets a generic text instead."""
 
     code = "security_violation"
+
+    def __init__(self, message: str, *, static: bool = True, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.static = static
+        if not static and self._safe is None:
+            self._safe = "security violation: the program used data as a format string or keyword in a forbidden way"
 
 
 class ResourceLimitExceeded(InterpreterError):
@@ -81,6 +115,9 @@ class ResourceLimitExceeded(InterpreterError):
         self.limit = limit
         if limit:
             self.detail.setdefault("limit", limit)
+        if self._safe is None:
+            # The client's message may state data-dependent sizes; the planner learns the limit.
+            self._safe = f"resource limit exceeded: {limit or 'a limit'}"
 
 
 class PolicyDenied(InterpreterError):
@@ -93,6 +130,8 @@ class PolicyDenied(InterpreterError):
         self.tool = tool
         self.decision = decision
         self.verdict = verdict
+        if self._safe is None:
+            self._safe = f"the call to {tool} was denied by the security policy ({verdict})"
 
 
 class ControlFlowDenied(InterpreterError):
@@ -103,6 +142,8 @@ class ControlFlowDenied(InterpreterError):
     def __init__(self, message: str, *, decision: Any = None, **kw: Any):
         super().__init__(message, **kw)
         self.decision = decision
+        if self._safe is None:
+            self._safe = "the program branched on data the policy forbids decisions on"
 
 
 class ReplayDivergence(InterpreterError):
@@ -120,13 +161,16 @@ class ProgramError(InterpreterError):
 class ProgRaise(Exception):
     """A program-level exception in flight (catchable by the program's ``try``)."""
 
-    def __init__(self, exc: Any) -> None:  # exc: runtime.ExcObj
+    def __init__(self, exc: Any) -> None:  # exc: stdlib.exceptions.ExcObj
         super().__init__(exc)
         self.exc = exc
 
 
 class Suspend(BaseException):
-    """Raised to unwind the interpreter when an external tool call must be answered."""
+    """Unwinds the interpreter when the host must answer a call (a client tool or a QLLM call).
+
+    A ``BaseException`` so that no program ``except`` clause and no library ``except Exception``
+    between the call and ``run`` can swallow it."""
 
     def __init__(self, calls: list[Any]) -> None:
         super().__init__()

@@ -46,12 +46,16 @@ class ToolSpec:
 
 @dataclass
 class InternalTool:
-    """An internal tool (``parse_with_ai``...): a callable taking plain keyword arguments."""
+    """An internal tool: a callable taking plain keyword arguments, run inside the interpreter
+    (``set_policy``'s check, ``complete_turn``), or — ``host=True`` — a call the host answers, as
+    it answers a client's tool (``parse_with_ai``: the quarantined LLM is network I/O). A host
+    tool's result is recorded like a tool result and is untrusted."""
 
     name: str
-    fn: Callable[..., Any]
+    fn: Callable[..., Any] | None
     param_names: list[str] = field(default_factory=list)
     required: list[str] = field(default_factory=list)
+    host: bool = False
 
     @classmethod
     def from_callable(cls, name: str, fn: Callable[..., Any]) -> "InternalTool":
@@ -94,6 +98,9 @@ class ToolFn:
         if self.internal:
             return not self.internal.param_names
         return self.spec.accepts_extra  # type: ignore[union-attr]
+
+    #: Calling a tool never changes the program's containers (its arguments are serialised).
+    may_mutate = False
 
     def __repr__(self) -> str:
         return f"<tool {self.name}>"

@@ -472,6 +472,7 @@ class Compiler:
                     new if f == "producers" else m.producers,
                     new if f == "consumers" else m.consumers,
                     new if f == "tags" else m.tags,
+                    m.untrusted,  # provenance is not the policy's to change
                 )
         else:
             def run(c: Ctx) -> None:

@@ -121,7 +121,7 @@ def llm_blocked_sqrt(presets: PolicyPresets) -> str:
 
 
 def with_non_executable(meta: Meta) -> Meta:
-    return Meta(meta.producers, meta.consumers, meta.tags.union(StrSet(frozenset((NON_EXECUTABLE_TAG,)))))
+    return Meta(meta.producers, meta.consumers, meta.tags.union(StrSet(frozenset((NON_EXECUTABLE_TAG,)))), meta.untrusted)
 
 
 def check_branch(mode: str, policy: BranchingMetaPolicy, condition: Meta) -> Decision:

@@ -52,7 +52,7 @@ def key_view(meta: Meta) -> Meta:
     producers, marked_producers = _split(meta.producers)
     if not marked_tags and not marked_producers:
         return meta
-    return Meta(producers, meta.consumers, tags)
+    return Meta(producers, meta.consumers, tags, meta.untrusted)
 
 
 def restricted_view(meta: Meta) -> Meta:
@@ -69,7 +69,7 @@ def restricted_view(meta: Meta) -> Meta:
         else:
             added.append(mark[len(MARK):])
     return Meta(producers.union(StrSet.of(p[len(MARK):] for p in marked_producers)), consumers,
-                tags.union(StrSet.of(added)))
+                tags.union(StrSet.of(added)), meta.untrusted)
 
 
 def _readers(mark: str) -> StrSet:
@@ -116,7 +116,8 @@ def restrict(carrier: Meta, r: Restriction) -> Meta:
     """``carrier`` with the marks of ``r`` added."""
     if not r:
         return carrier
-    return Meta(carrier.producers.union(StrSet(r.producers)), carrier.consumers, carrier.tags.union(StrSet(r.tags)))
+    return Meta(carrier.producers.union(StrSet(r.producers)), carrier.consumers, carrier.tags.union(StrSet(r.tags)),
+                carrier.untrusted)
 
 
 def marks_of(meta: Meta) -> Restriction:

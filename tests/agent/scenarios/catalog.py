@@ -252,6 +252,12 @@ CASES: dict[str, Case] = {c.id: c for c in [
 ADVANCED = [cid for cid in CASES if cid.startswith("ex") and cid != "ex2-refund"]
 
 
+#: Every tool result a scenario client produced: the canary fixture checks none reached a planner.
+POSTED_RESULTS: list[str] = []
+
+
 def run_tool(name: str, args: dict[str, Any], overrides: dict[str, Callable[..., str]] | None = None) -> str:
     impl = (overrides or {}).get(name) or TOOL_IMPLS[name]
-    return impl(**args)
+    result = impl(**args)
+    POSTED_RESULTS.append(result)
+    return result

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.agent.scenarios.catalog import DUAL_MODEL
+import json
+
+from tests.agent.scenarios.catalog import DUAL_MODEL, POSTED_RESULTS
 from tests.agent.scenarios.planner import ScriptedLLM
 from tests.fakes.llm_server import FakeLLM
 from tests.live_server import LiveAirlock, upstream_settings
@@ -38,9 +40,25 @@ def scenario_airlock(scenario_fake, tmp_path_factory):
 
 @pytest.fixture
 def llm(scenario_fake) -> ScriptedLLM:
-    """A fresh scripted model installed as the fake's handler (counters start at zero)."""
+    """A fresh scripted model installed as the fake's handler (counters start at zero).
+
+    The canary: after every scenario, no tool result the client posted — in any form, whole
+    lines of it or JSON-escaped — appears in any request to the planner (planner isolation)."""
     scenario_fake.reset()
+    POSTED_RESULTS.clear()
     scripted = ScriptedLLM()
     scenario_fake.handler = scripted
     yield scripted
+    planner_bodies = [req.raw.decode() for req in scripted.requests("pllm")]
+    for result in POSTED_RESULTS:
+        for piece in _distinctive(result):
+            escaped = json.dumps(piece)[1:-1]
+            for body in planner_bodies:
+                assert piece not in body and escaped not in body, f"a planner prompt carries tool data: {piece!r}"
     scenario_fake.reset()
+
+
+def _distinctive(result: str) -> list[str]:
+    """The pieces of a tool result that cannot appear in a prompt by coincidence."""
+    lines = [ln.strip() for ln in str(result).splitlines()]
+    return [ln for ln in lines if len(ln) >= 16]

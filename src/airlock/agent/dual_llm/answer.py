@@ -4,8 +4,8 @@ Two audiences, two trust levels. The *client* owns the session and gets everythi
 (``response_format``): the value with its metadata, the program, the policy checks, the
 namespace. The *planner* must not read tool data, so its feedback is built from trusted parts
 only: error codes, line numbers, the program's own source, policy rule text — never the
-values a rule saw, and never an exception message that may quote tool output (unless
-``context_var_visibility`` is ``all``).
+values a rule saw, and never an exception message unless the interpreter proves the message
+was computed from trusted inputs only (``safe_message``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,6 @@ import json
 from typing import Any
 
 from .prompts import describe_namespace
-
-# Exceptions whose messages talk about the program's structure, not about data values.
-_STRUCTURAL = frozenset({"NameError", "TypeError", "AttributeError", "SyntaxError", "ImportError",
-                         "UnboundLocalError", "NotImplementedError", "ZeroDivisionError", "RecursionError"})
-
 
 def content_json(status: str, config: Any, *, value: dict | None = None, error: dict | None = None,
                  program: str | None = None, history: list | None = None, namespace: dict | None = None,
@@ -71,6 +66,7 @@ def error_record(exc: Any) -> dict[str, Any]:
     """A plain-JSON description of an interpreter error (what the state and the answer keep)."""
     out = exc.to_json()
     out["bare"] = exc.message
+    out["safe"] = exc.safe_message
     if exc.code == "policy_denied":
         decision = getattr(exc, "decision", None)
         out["tool"] = getattr(exc, "tool", "")
@@ -91,7 +87,7 @@ def error_record(exc: Any) -> dict[str, Any]:
     return out
 
 
-def planner_feedback(err: dict[str, Any], program: str, config: Any, namespace: dict | None,
+def planner_feedback(err: dict[str, Any], program: str, config: Any, namespace: Any,
                      line_offset: int = 0) -> str:
     """Tell the PLLM why its program failed, from trusted parts only (see module docstring)."""
     pp = config.pllm_prompt
@@ -115,11 +111,9 @@ def planner_feedback(err: dict[str, Any], program: str, config: Any, namespace: 
         if err.get("reason"):
             text += f" Reason: {err['reason']}"
     else:
-        message = err.get("bare") or err.get("message", "")
-        exc = (err.get("detail") or {}).get("exception")
-        if code == "program_error" and exc and exc not in _STRUCTURAL and visibility != "all":
-            message = f"{exc} (message hidden: it may quote data from tools)"
-        text = f"The program failed with {code}: {message}"
+        # Only the interpreter's planner-safe text: error kind, and the message only when its
+        # inputs are proven trusted (see interpreter/errors.py).
+        text = f"The program failed with {code}: {err.get('safe') or code}"
     line = err.get("line")
     if line and level != "minimal" and code not in ("no_program", "review_rejected"):
         lines = program.splitlines()
@@ -128,7 +122,7 @@ def planner_feedback(err: dict[str, Any], program: str, config: Any, namespace: 
             text += f"\nAt line {rel}: {lines[line - 1].strip()}"
         elif rel < 1:
             text += "\n(in an earlier step)"
-    if level == "extra" and namespace:
+    if level == "extra" and namespace is not None:
         shown = describe_namespace(namespace, visibility)
         if shown:
             text += "\nVariables at the failure:\n" + shown

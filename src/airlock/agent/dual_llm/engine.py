@@ -258,7 +258,7 @@ class _Request:
             if isinstance(policy, dict):
                 return self._fail_turn(policy)
             outcome = await self._execute(policy)
-            if isinstance(outcome, Failed) and isinstance(outcome.error, internal.NeedsLLM):
+            if isinstance(outcome, Suspended) and outcome.calls[0].kind == "internal":
                 await self._answer_internal(outcome)
                 continue
             if isinstance(outcome, Suspended):
@@ -336,7 +336,7 @@ class _Request:
         per_step = fsm.max_tool_calls_per_step
         limits = Limits(max_tool_calls=per_step + cur["base_calls"] if per_step is not None else 10_000)
         options = RunOptions(
-            limits=limits, wrap_tool_result=bool(fsm.wrap_tool_result),
+            limits=limits, mode=self.config.policy.mode or "standard", wrap_tool_result=bool(fsm.wrap_tool_result),
             detect_tool_errors=fsm.detect_tool_errors or "none",
             detect_tool_error_regex_pattern=fsm.detect_tool_error_regex_pattern,
             detect_tool_error_max_result_length=fsm.detect_tool_error_max_result_length,
@@ -352,13 +352,12 @@ class _Request:
             interp.run, cur["program"], tools=specs, internal_tools=internal.internal_tools(self._internal_names()),
             policy=policy, record=record, session=session, options=options)
 
-    async def _answer_internal(self, outcome: Failed) -> None:
-        err: internal.NeedsLLM = outcome.error  # type: ignore[assignment]
-        self.thoughts.append(f"quarantined LLM: {err.tool}")
-        result, is_error = await internal.answer(self.llms, err.tool, err.call_args, self.config)
-        record = ExecutionRecord.from_json(outcome.record.to_json())  # type: ignore[union-attr]
-        record.events.append({"index": len(record.events), "kind": "internal", "tool": err.tool, "args": err.call_args,
-                              "result": result, "is_error": is_error})
+    async def _answer_internal(self, outcome: Suspended) -> None:
+        """The program asked the quarantined LLM: answer, record the answer, replay."""
+        call = outcome.calls[0]
+        self.thoughts.append(f"quarantined LLM: {call.tool}")
+        result, is_error = await internal.answer(self.llms, call.tool, call.args_json, self.config)
+        record = interp.record_result(outcome.record, call.index, result, is_error=is_error)
         self.state["current"]["record"] = record.to_json()
 
     # -- tool calls out and results in -----------------------------------------------------------
@@ -374,7 +373,7 @@ class _Request:
         key = self._cache_key(call.tool, call.args_json)
         if key is not None and key in self.state["cache"]:
             hit = self.state["cache"][key]
-            rec = interp.record_tool_result(outcome.record, call.index, hit["result"], is_error=hit["is_error"])
+            rec = interp.record_result(outcome.record, call.index, hit["result"], is_error=hit["is_error"])
             cur["record"] = rec.to_json()
             self.thoughts.append(f"cached result for {call.tool}")
             return None
@@ -407,7 +406,7 @@ class _Request:
             is_error = msg.is_error  # the client said so (Messages' tool_result is_error)
             if not is_error and self.fsm.detect_tool_errors == "llm":
                 is_error = await internal.detect_error(self.llms, call["tool"], raw, self.config)
-            record = interp.record_tool_result(record, index, raw, is_error=is_error)
+            record = interp.record_result(record, index, raw, is_error=is_error)
             key = self._cache_key(call["tool"], call["args"])
             if key is not None:
                 self.state["cache"][key] = {"result": raw, "is_error": is_error}
@@ -453,7 +452,7 @@ class _Request:
         cur["base_program"] = cur["program"] + "\n"
         cur["base_record"] = outcome.record.to_json()
         cur["base_calls"] = sum(1 for e in outcome.record.events if e.get("kind") in ("tool", "internal"))
-        shown = describe_namespace(outcome.namespace, self.config.pllm_prompt.context_var_visibility or "basic-notext")
+        shown = describe_namespace(outcome, self.config.pllm_prompt.context_var_visibility or "basic-notext")
         report = f"Step {cur['steps']} ran to the end."
         if shown:
             report += "\nVariables now defined:\n" + shown
@@ -486,7 +485,7 @@ class _Request:
             return self._fail_turn(err, outcome)
         if fsm.max_pllm_steps is not None and cur["steps"] >= fsm.max_pllm_steps:
             return self._fail_turn(err, outcome)
-        namespace = outcome.namespace if outcome is not None and (self.config.pllm_prompt.debug_info_level == "extra") else None
+        namespace = outcome if outcome is not None and (self.config.pllm_prompt.debug_info_level == "extra") else None
         offset = cur["base_program"].count("\n")
         feedback = planner_feedback(err, cur["program"] or "", self.config, namespace, offset)
         cur["messages"].append({"role": "user", "content": feedback, "failed": True})

@@ -1,12 +1,10 @@
 """Internal tools (``parse_with_ai``, ``verify_hypothesis``, ``set_policy``, ``complete_turn``).
 
-The interpreter calls internal tools synchronously, but QLLM calls are network I/O. Rather than
-block a thread on the event loop, an LLM-backed tool raises :class:`NeedsLLM` (an
-``InterpreterError``, which the interpreter lets through uncaught): ``run`` returns ``Failed``
-with the record up to that call; the engine makes the QLLM call asynchronously, appends the
-answer to the record as an ``internal`` event at the call's index, and replays. The answer is
-then part of the plain-JSON record, so every replica replays the same QLLM output — one
-replay per QLLM call, the same price as a client tool call.
+QLLM calls are network I/O, so the LLM-backed tools are *host* tools: the interpreter suspends at
+the call like at a client's tool (``Suspended`` with a ``kind="internal"`` call), the engine
+asks the QLLM asynchronously and records the answer at the call's index, and the program
+resumes. The answer is then part of the plain-JSON record, so every replica replays the same
+QLLM output — one replay per QLLM call, the same price as a client tool call.
 
 The QLLM reads untrusted data and has no tools; what it returns is validated against the
 requested JSON Schema (retrying with the complaint) before the program sees it.
@@ -18,7 +16,7 @@ import json
 from typing import Any
 
 from airlock.agent.authority import planner_code_error
-from airlock.interpreter import InterpreterError
+from airlock.interpreter import InternalTool
 
 from .llms import Llms, parse_json
 from .prompts import template
@@ -28,40 +26,30 @@ LLM_TOOLS = ("parse_with_ai", "verify_hypothesis")
 QLLM_TRIES = 3
 
 
-class NeedsLLM(InterpreterError):
-    """Unwinds the interpreter so the engine can answer an internal call asynchronously."""
-
-    code = "needs_llm"
-
-    def __init__(self, tool: str, args: dict[str, Any]) -> None:
-        super().__init__(f"internal tool {tool} needs an LLM call")
-        self.tool = tool
-        self.call_args = args
+def _set_policy(code: str) -> Any:
+    # The policy takes effect as a restrict-only planner layer once the program has run
+    # (engine._collect_policies); the literal-code rule is the policy stack's own.
+    problem = planner_code_error(code)
+    if problem is not None:
+        raise ValueError(problem)
+    return None
 
 
-def internal_tools(enabled: list[str]) -> dict[str, Any]:
-    """The callables handed to the interpreter for the enabled internal tools."""
+def _complete_turn() -> Any:
+    return None
 
-    def parse_with_ai(query: str, output_schema: Any) -> Any:
-        raise NeedsLLM("parse_with_ai", {"query": query, "output_schema": output_schema})
 
-    def verify_hypothesis(hypothesis: str, evidence: Any = None) -> Any:
-        raise NeedsLLM("verify_hypothesis", {"hypothesis": hypothesis, "evidence": evidence})
+_TOOLS = {
+    "parse_with_ai": InternalTool("parse_with_ai", None, ["query", "output_schema"], ["query", "output_schema"], host=True),
+    "verify_hypothesis": InternalTool("verify_hypothesis", None, ["hypothesis", "evidence"], ["hypothesis"], host=True),
+    "set_policy": InternalTool("set_policy", _set_policy, ["code"], ["code"]),
+    "complete_turn": InternalTool("complete_turn", _complete_turn, [], []),
+}
 
-    def set_policy(code: str) -> Any:
-        # The policy takes effect as a restrict-only planner layer once the program has run
-        # (engine._collect_policies); the literal-code rule is the policy stack's own.
-        problem = planner_code_error(code)
-        if problem is not None:
-            raise ValueError(problem)
-        return None
 
-    def complete_turn() -> Any:
-        return None
-
-    every = {"parse_with_ai": parse_with_ai, "verify_hypothesis": verify_hypothesis,
-             "set_policy": set_policy, "complete_turn": complete_turn}
-    return {name: every[name] for name in enabled if name in every}
+def internal_tools(enabled: list[str]) -> dict[str, InternalTool]:
+    """The enabled internal tools as the interpreter sees them."""
+    return {name: _TOOLS[name] for name in enabled if name in _TOOLS}
 
 
 async def answer(llms: Llms, tool: str, args: dict[str, Any], config: Any) -> tuple[Any, bool]:

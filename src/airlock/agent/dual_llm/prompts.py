@@ -188,34 +188,35 @@ def pllm_user_message(query: str, context: list[str]) -> str:
 
 # ---- what the planner may learn about variables --------------------------------------------------
 
-_HIDDEN_TAG = "__non_executable"
 
+def describe_namespace(outcome: Any, visibility: str, limit: int = 30) -> str:
+    """Variables as the planner may see them, from the interpreter's ``planner_view``.
 
-def _type_name(v: Any) -> str:
-    return {dict: "dict", list: "list", str: "str", int: "int", float: "float", bool: "bool"}.get(type(v), "None" if v is None else "object")
-
-
-def describe_namespace(namespace: dict[str, dict[str, Any]], visibility: str, limit: int = 30) -> str:
-    """Variables as the planner may see them.
-
-    ``none``: nothing. ``basic-notext``: names and types only. ``basic-executable``: plus the
-    value of scalars that no tool produced (no ``__non_executable`` tag). ``all-executable``: plus
-    containers that no tool produced. ``all``: every value (the operator accepts the risk).
+    A value is shown only when its metadata proves it came from the user and the program alone
+    (the interpreter's provenance bit, tracked through control flow in every mode) — never
+    because it merely lacks a tag. ``none``: nothing. ``basic-notext``: names, and the types of
+    trusted values. ``basic-executable``: plus trusted scalars' values. ``all-executable``: plus
+    trusted containers. ``all``: every value — an explicit opt-out of planner isolation, which
+    docs/security-model.md names as such.
     """
-    if visibility == "none" or not namespace:
+    if visibility == "none" or outcome is None:
         return ""
+    full = outcome.namespace if visibility == "all" else None
     lines = []
-    for name, entry in list(namespace.items())[:limit]:
-        if name.startswith("_"):
+    for entry in outcome.planner_view[:limit]:
+        name = entry["name"]
+        if full is not None:
+            value = full.get(name, {}).get("value")
+            text = json.dumps(value, ensure_ascii=False, default=str)
+            lines.append(f"- {name} = {text[:300]}{'...' if len(text) > 300 else ''}")
+            continue
+        if not entry["trusted"]:
+            lines.append(f"- {name}: (computed from tool data; not shown)")
             continue
         value = entry.get("value")
-        tags = set((entry.get("meta") or {}).get("tags") or ())
-        trusted = _HIDDEN_TAG not in tags
-        line = f"- {name}: {_type_name(value)}"
-        show = (visibility == "all"
-                or (visibility == "all-executable" and trusted)
-                or (visibility == "basic-executable" and trusted and not isinstance(value, (dict, list))))
-        if show:
+        line = f"- {name}: {entry.get('type', 'object')}"
+        scalar = not isinstance(value, (dict, list))
+        if visibility == "all-executable" or (visibility == "basic-executable" and scalar):
             text = json.dumps(value, ensure_ascii=False, default=str)
             line += f" = {text[:300]}{'...' if len(text) > 300 else ''}"
         lines.append(line)

@@ -1,0 +1,106 @@
+"""The execution record: everything needed to resume a program anywhere, as plain JSON.
+
+A record holds the program, the events of its run in order — tool results (``tool``), host
+answers such as the quarantined LLM's (``internal``), clock readings (``clock``) — the calls
+waiting for an answer, and the session metadata at the program's start. Resuming re-executes the
+program and replays each recorded event at its call; a run that does not reproduce the record is
+a ``ReplayDivergence``.
+
+Events are never changed once recorded, so records share them instead of copying: a new record
+is a new list of the same event dicts (v1 deep-copied the whole record about seven times per
+request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+RECORD_VERSION = 1
+CallKind = Literal["tool", "internal"]
+
+
+@dataclass(frozen=True)
+class PendingCall:
+    """A call the host must answer: ``kind`` ``tool`` goes to the client, ``internal`` to the
+    host itself (the QLLM)."""
+
+    index: int
+    tool: str
+    args_json: dict[str, Any]
+    kind: CallKind = "tool"
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"index": self.index, "tool": self.tool, "args": self.args_json}
+        if self.kind != "tool":
+            out["kind"] = self.kind
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "PendingCall":
+        return cls(int(data["index"]), str(data["tool"]), dict(data.get("args") or {}),
+                   "internal" if data.get("kind") == "internal" else "tool")
+
+
+def _digest(program: str) -> str:
+    return hashlib.sha256(program.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass
+class ExecutionRecord:
+    program: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    session_meta: dict[str, Any] = field(default_factory=dict)  # at the start of the program
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": RECORD_VERSION,
+            "program": self.program,
+            "program_sha256": _digest(self.program),
+            "events": list(self.events),
+            "pending": list(self.pending),
+            "session_meta": dict(self.session_meta),
+            "counters": dict(self.counters),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "ExecutionRecord":
+        if data.get("version", RECORD_VERSION) != RECORD_VERSION:
+            raise ValueError(f"unsupported execution record version {data.get('version')!r}")
+        program = data["program"]
+        if not isinstance(program, str):
+            raise ValueError("execution record program must be text")
+        digest = data.get("program_sha256")
+        if digest is not None and digest != _digest(program):
+            raise ValueError("execution record program does not match its digest")
+        events = list(data.get("events") or [])
+        for i, ev in enumerate(events):
+            if not isinstance(ev, dict) or ev.get("index", i) != i:
+                raise ValueError(f"execution record events are not contiguous at {i}")
+        return cls(program=program, events=events, pending=list(data.get("pending") or []),
+                   session_meta=dict(data.get("session_meta") or {}), counters=dict(data.get("counters") or {}))
+
+    def pending_calls(self) -> list[PendingCall]:
+        return [PendingCall.from_json(p) for p in self.pending]
+
+
+def record_result(record: ExecutionRecord, index: int, raw_result: Any, *, is_error: bool = False) -> ExecutionRecord:
+    """A new record with the answer to pending call ``index`` (a client's tool result or the
+    host's answer to an internal call). Answers must come in call order."""
+    pending = [p for p in record.pending if p.get("index") == index]
+    if not pending:
+        raise KeyError(f"no pending tool call with index {index}")
+    if index != len(record.events):
+        raise ValueError(f"tool results must be recorded in call order (next index is {len(record.events)})")
+    p = pending[0]
+    event = {"index": index, "kind": "internal" if p.get("kind") == "internal" else "tool", "tool": p["tool"],
+             "args": p["args"], "result": raw_result, "is_error": bool(is_error)}
+    return ExecutionRecord(program=record.program, events=[*record.events, event],
+                           pending=[q for q in record.pending if q.get("index") != index],
+                           session_meta=record.session_meta, counters=dict(record.counters))
+
+
+record_tool_result = record_result
