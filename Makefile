@@ -17,12 +17,11 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/airlock serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
-# The pure cores are type-checked strictly, as part of the tests.
-MYPY_STRICT := \
-	src/airlock/interpreter
+# The pure cores are held to mypy --strict, as part of the tests.
+MYPY_PATHS ?= src/airlock/interpreter src/airlock/policy
 
 test: $(STAMP)
-	$(BIN)/mypy --strict $(MYPY_STRICT)
+	$(BIN)/python -m mypy --strict $(MYPY_PATHS)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -19,7 +19,7 @@ import time
 import cedarpy
 
 from airlock.meta import Meta, SessionMeta, StrSet, Tagged
-from airlock.policy import compile_policy
+from airlock.policy import LayerSpec, PolicyPresets, PolicySpec, build_policy, compile_policy
 from airlock.policy.cedar import cedar_context
 
 ITER = 5000
@@ -70,6 +70,7 @@ def main() -> None:
         r50, r99 = measure(lambda: cedarpy.is_authorized(request, ps, []))
         print(f"{n:>6} | {s50:>9.1f} {s99:>8.1f} | {c50:>9.1f} {c99:>8.1f} | {r50:>11.1f} {r99:>8.1f} | "
               f"{r50 / s50:>5.1f}x vs bare cedarpy")
+    stacks(args, session)
     t = time.perf_counter()
     for i in range(200):
         compile_policy(sqrt_policy(10) + f"\n// variant {i}")
@@ -78,6 +79,23 @@ def main() -> None:
     for _ in range(10000):
         compile_policy(sqrt_policy(10))
     print(f"compile (10 rules, cached):   {(time.perf_counter() - t) / 10000 * 1e6:.1f} us")
+
+
+
+def stacks(args: dict, session: SessionMeta) -> None:
+    """What the layers of authority cost on the same 10-rule call: the bare compiled policy, the
+    stack with the key layer only (the common case), and key + header + planner layers."""
+    key = LayerSpec("key", (sqrt_policy(10),), presets=PolicyPresets())
+    extra = (LayerSpec("header", ('tool "send_email" { hard deny when to.value == "ceo@corp.com"; }',)),
+             LayerSpec("planner", ('tool "read" -> @tags |= {"secret"};',)))
+    rows = [("compiled policy", compile_policy(sqrt_policy(10))),
+            ("stack: key", build_policy(PolicySpec((key,)))),
+            ("stack: key+header+planner", build_policy(PolicySpec((key, *extra))))]
+    print(f"{'10 rules, check_call':>27} | {'p50':>6} {'p99':>8}")
+    for label, policy in rows:
+        assert policy.check_call("send_email", args, session).allowed
+        p50, p99 = measure(lambda: policy.check_call("send_email", args, session))
+        print(f"{label:>27} | {p50:>6.1f} {p99:>8.1f}")
 
 
 if __name__ == "__main__":

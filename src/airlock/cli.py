@@ -62,9 +62,13 @@ def keys_create(
     arch: str = typer.Option("single-llm", "--arch", help="single-llm or dual-llm."),
     policy: Optional[Path] = typer.Option(None, "--policy", help="SQRT file saved as the key's policy."),
     config: Optional[Path] = typer.Option(None, "--config", help="JSON file {features?, policy?, config?} saved with the key."),
+    policy_overridable: bool = typer.Option(
+        False, "--policy-overridable",
+        help="Let requests replace the saved policy with their X-Policy (default: a saved policy is locked "
+             "and request policies can only add restrictions)."),
 ) -> None:
     """Mint a key; the secret is printed once, alone on the last line."""
-    from airlock.keys import mint_key
+    from airlock.keys import has_saved_policy, mint_key
 
     if arch not in ("single-llm", "dual-llm"):
         typer.echo(f"error: --arch must be single-llm or dual-llm, not {arch!r}", err=True)
@@ -90,11 +94,23 @@ def keys_create(
     from airlock.config import KeyConfigError, validate_key_base
 
     try:
-        validate_key_base(base)  # a bad saved config would fail every request made with the key
+        validated = validate_key_base(base)  # a bad saved config would fail every request made with the key
     except (KeyConfigError, ValueError) as exc:
         typer.echo(f"error: invalid key configuration: {exc}", err=True)
         raise typer.Exit(2)
-    secret, record = mint_key(name, base)
+    codes = validated.get("policy", {}).get("codes")
+    if codes and codes.get("code", "").strip():
+        from airlock.policy import PolicyError, compile_policy
+
+        try:
+            compile_policy(codes["code"], codes.get("language", "sqrt"))
+        except PolicyError as exc:
+            typer.echo(f"error: the key's policy does not compile:\n{exc}", err=True)
+            raise typer.Exit(2)
+    if policy_overridable and not has_saved_policy(base):
+        typer.echo("error: --policy-overridable needs a saved policy (--policy FILE, or a policy in --config)", err=True)
+        raise typer.Exit(2)
+    secret, record = mint_key(name, base, policy_locked=has_saved_policy(base) and not policy_overridable)
 
     async def add(store):
         from sqlalchemy.exc import IntegrityError
@@ -106,20 +122,25 @@ def keys_create(
             raise typer.Exit(1)
 
     asyncio.run(_with_store(add))
-    typer.echo(f"created key {record.name} (id {record.id}, arch {arch})")
+    lock = "; policy locked" if record.policy_locked else ("; policy overridable" if policy_overridable else "")
+    typer.echo(f"created key {record.name} (id {record.id}, arch {arch}{lock})")
     typer.echo(secret)
 
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """List keys (names, ids, prefixes, status — never secrets)."""
+    """List keys (names, ids, prefixes, arch, policy lock, status — never secrets)."""
+
+    from airlock.keys import has_saved_policy
 
     async def rows(store):
         return await store.list_keys()
 
     for k in asyncio.run(_with_store(rows)):
         status = "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}"
-        typer.echo(f"{k.id}  {k.name:<24} {k.prefix}…  {k.base_config.get('arch', 'single-llm'):<10} {status}")
+        policy = "locked" if k.policy_locked else ("overridable" if has_saved_policy(k.base_config) else "-")
+        typer.echo(f"{k.id}  {k.name:<24} {k.prefix}…  {k.base_config.get('arch', 'single-llm'):<10} "
+                   f"policy:{policy:<11} {status}")
 
 
 @keys_app.command("revoke")

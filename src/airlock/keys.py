@@ -21,8 +21,18 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def mint_key(name: str, base_config: dict[str, Any] | None = None) -> tuple[str, KeyRecord]:
-    """A new secret and the record to store for it (the secret itself is never stored)."""
+def has_saved_policy(base_config: dict[str, Any] | None) -> bool:
+    """Whether a key config saves a policy (code, presets or mode) for the operator to lock."""
+    section = (base_config or {}).get("policy")
+    return isinstance(section, dict) and any(v is not None for v in section.values())
+
+
+def mint_key(name: str, base_config: dict[str, Any] | None = None, *,
+             policy_locked: bool | None = None) -> tuple[str, KeyRecord]:
+    """A new secret and the record to store for it (the secret itself is never stored).
+
+    ``policy_locked`` defaults to "locked when the config saves a policy": an operator who
+    writes a policy for a key means it to hold, so overriding has to be asked for."""
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     record = KeyRecord(
         id=str(uuid.uuid4()),
@@ -31,5 +41,6 @@ def mint_key(name: str, base_config: dict[str, Any] | None = None) -> tuple[str,
         key_hash=hash_key(secret),
         base_config=base_config or {},
         created_at=datetime.now(timezone.utc),
+        policy_locked=has_saved_policy(base_config) if policy_locked is None else policy_locked,
     )
     return secret, record

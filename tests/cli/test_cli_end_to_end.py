@@ -61,6 +61,26 @@ def test_keys_create_list_revoke(env):
     assert secret.encode() not in db
 
 
+def test_keys_created_with_a_policy_are_locked_unless_overridable(env, tmp_path):
+    values, _ = env
+    policy = tmp_path / "mail.sqrt"
+    policy.write_text('tool "send_email" { hard deny when to.value in {"x@evil.com"}; }\n')
+    locked = run(["keys", "create", "--name", "locked", "--policy", str(policy)], values)
+    assert locked.returncode == 0, locked.stderr
+    assert "policy locked" in locked.stdout and locked.stdout.strip().splitlines()[-1].startswith("alk_")
+    open_ = run(["keys", "create", "--name", "open", "--policy", str(policy), "--policy-overridable"], values)
+    assert open_.returncode == 0 and "policy overridable" in open_.stdout
+    assert run(["keys", "create", "--name", "plain"], values).returncode == 0
+    listed = {line.split()[1]: line for line in run(["keys", "list"], values).stdout.splitlines()}
+    assert "policy:locked" in listed["locked"] and "policy:overridable" in listed["open"] and "policy:-" in listed["plain"]
+    pointless = run(["keys", "create", "--name", "x", "--policy-overridable"], values)
+    assert pointless.returncode == 2 and "needs a saved policy" in pointless.stderr
+    policy.write_text('tool "send_email" {\n  hard deny when ;\n}\n')
+    broken = run(["keys", "create", "--name", "broken", "--policy", str(policy)], values)
+    assert broken.returncode == 2 and "line 2" in broken.stderr
+    assert "broken" not in run(["keys", "list"], values).stdout
+
+
 def test_serve_and_call_with_the_openai_sdk(env):
     values, fake = env
     secret = run(["keys", "create", "--name", "app"], values).stdout.strip().splitlines()[-1]

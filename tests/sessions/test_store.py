@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from contextlib import AsyncExitStack
@@ -45,6 +46,58 @@ async def test_keys_are_stored_hashed_and_revocable(store):
     assert revoked is not None and not revoked.active
     assert [k.name for k in await store.list_keys()] == ["alice"]
     assert await store.revoke_key("nobody") is None
+
+
+async def test_key_policy_lock_is_stored(store):
+    _, locked = mint_key("ops", {"arch": "single-llm", "policy": {"codes": {"code": "tool x", "language": "sqrt"}}})
+    _, open_key = mint_key("open", {"policy": {"codes": {"code": "tool x"}}}, policy_locked=False)
+    _, plain = mint_key("plain", {"arch": "dual-llm"})
+    for record in (locked, open_key, plain):
+        await store.add_key(record)
+    by_name = {k.name: k.policy_locked for k in await store.list_keys()}
+    assert by_name == {"ops": True, "open": False, "plain": False}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_migration_locks_keys_that_saved_a_policy_before_the_flag_existed(backend, tmp_path):
+    """Keys written by revision 0001 (no lock column) come out of the upgrade locked when they
+    carry a policy: the operator's policy holds unless they ask otherwise."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from airlock.sessions.migrate import MIGRATIONS
+    from airlock.sessions.sql import normalise_url
+
+    async with AsyncExitStack() as stack:
+        url = (await stack.enter_async_context(fresh_pg_database()) if backend == "postgresql"
+               else f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+        engine = create_async_engine(normalise_url(url))
+
+        def to_0001(conn):
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0001")
+
+        async with engine.begin() as conn:
+            await conn.run_sync(to_0001)
+            for name, base in (("with-policy", {"policy": {"codes": {"code": 'tool "x" { hard deny always; }'}}}),
+                               ("presets-only", {"policy": {"presets": {"default_allow": False}}}),
+                               ("no-policy", {"arch": "dual-llm"})):
+                _, record = mint_key(name, base)
+                await conn.execute(text(
+                    "INSERT INTO api_keys (id, name, prefix, key_hash, base_config, created_at) "
+                    "VALUES (:id, :name, :prefix, :hash, :base, :created)"),
+                    {"id": record.id, "name": name, "prefix": record.prefix, "hash": record.key_hash,
+                     "base": json.dumps(base), "created": record.created_at})
+        await engine.dispose()
+        store = SqlStore(url)
+        await store.start()
+        stack.push_async_callback(store.close)
+        by_name = {k.name: k.policy_locked for k in await store.list_keys()}
+        assert by_name == {"with-policy": True, "presets-only": True, "no-policy": False}
 
 
 async def test_session_compare_and_set(store):

@@ -1,10 +1,17 @@
 """Single-LLM mode: a guarded proxy to the provider, in the API format the client called.
 
-Per request: put the provider's own tool-call ids back into the history, count the turn,
-forward, then give every tool call in the answer a ``tc-<session>-<call>`` id and persist the
-id map *before* the client can see the new id (so a crash never leaves a client holding an id
-we cannot map back). The session is written with compare-and-set; a concurrent writer loses
-with 409 rather than silently overwriting.
+Per request: put the provider's own tool-call ids back into the history, count the turn, clear
+session metadata as ``clear_session_meta`` says (``every_turn``: when a turn starts;
+``every_attempt``: every request, each being one LLM attempt), absorb posted tool results into
+the session and context metadata (``guard.absorb_results``), filter the tools
+(``tool_filter``), forward, check the answer (``guard.enforce``), then give every client-run
+call a ``tc-<session>-<call>`` id and persist the id map *before* the client can see the new id
+(so a crash never leaves a client holding an id we cannot map back). The session is written
+with compare-and-set; a concurrent writer loses with 409 rather than silently overwriting.
+
+With a policy that can deny something the provider is asked for a whole answer and a streaming
+client gets the checked answer as events (``wire.answer_sse``). With nothing to enforce (no
+code in any layer, ``default_allow`` on) the stream is relayed as it arrives.
 """
 
 from __future__ import annotations
@@ -12,11 +19,16 @@ from __future__ import annotations
 import json
 from typing import Any, AsyncIterator
 
+from airlock.agent.authority import PolicyConfigError, session_policy
 from airlock.agent.call import Call, JsonReply, StreamReply
-from airlock.agent.guard import PolicyConfigError, after_results, enforce, session_policy
+from airlock.agent.conversation import Usage
+from airlock.agent.guard import WrapperError, absorb_results, enforce
+from airlock.agent.tool_filter import add_usage, filter_tools
 from airlock.agent.tool_ids import ResponseIdRewriter, UnknownToolCallId, restore_upstream_ids
 from airlock.api.errors import ApiError, stream_error_event
-from airlock.meta import SessionMeta
+from airlock.jsonsafe import JsonInputError, loads
+from airlock.meta import Meta, SessionMeta
+from airlock.policy import LLM_BLOCKED_TAG, PolicyStack
 from airlock.providers.registry import ApiFormat as Api
 from airlock.providers import UpstreamClient, UpstreamError
 from airlock.sessions.lookup import successor
@@ -61,34 +73,44 @@ class SingleLLM:
             restore_upstream_ids(call.api, body, id_map)
         except UnknownToolCallId as exc:
             raise ApiError(400, f"Unknown tool call id {exc.tool_call_id!r} for session {session.id}.", param="messages")
-        if starts_turn(call.api, body):
+        new_turn = starts_turn(call.api, body)
+        if new_turn:
             max_turns = _max_turns(call.config)
             if max_turns is not None and state.get("turns", 0) >= max_turns:
                 raise ApiError(400, f"Session {session.id} reached max_n_turns={max_turns}; start a new session.", param="X-Session-ID")
             state["turns"] = state.get("turns", 0) + 1
         state["api"] = call.api.value
+        policy = _policy(call)
+        clearing = call.config.fsm.clear_session_meta
+        if clearing == "every_attempt" or (clearing == "every_turn" and new_turn):
+            state["session_meta"] = SessionMeta().to_json()
+        session_meta = SessionMeta.from_json(state.get("session_meta"))
+        pending = state.setdefault("pending_calls", {})
         try:
-            policy = session_policy(call.config)
-        except PolicyConfigError as exc:
-            raise ApiError(400, f"X-Policy: codes: {exc}", param="X-Policy.codes") from None
+            context = absorb_results(call.api, body, pending, policy, session_meta, Meta.from_json(state.get("context_meta")))
+        except WrapperError as exc:
+            raise ApiError(400, f"Tool result metadata wrapper: {exc}", param=exc.param) from None
+        state["session_meta"], state["context_meta"] = session_meta.to_json(), context.to_json()
+        extra_usage = await self._filter_tools(call)
         rewriter = ResponseIdRewriter(call.api, session.id, id_map)
-        if call.stream and policy is None:
-            return await self._stream(call, rewriter)
-        # With a policy, tool calls are checked whole, so the provider is asked without streaming.
+        guarded = not policy.enforces_nothing or LLM_BLOCKED_TAG in context.tags
+        if call.stream and not guarded:
+            return await self._stream(call, rewriter, extra_usage)
+        # Tool calls are checked whole, so the provider is asked without streaming.
         upstream_body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
         try:
             result = await self.upstream.request(call.provider, call.api, upstream_body, api_key=call.byok_key)
         except UpstreamError as exc:
             raise upstream_api_error(exc) from exc
         answer = result.json
-        if policy is not None:
-            session_meta = SessionMeta.from_json(state.get("session_meta"))
-            pending = state.setdefault("pending_calls", {})
-            after_results(call.api, body, pending, policy, session_meta)
-            history, allowed = enforce(call.api, answer, policy, session_meta)
-            pending.update(allowed)
-            state["session_meta"] = session_meta.to_json()
-            state["policy_check_history"] = (state.get("policy_check_history", []) + history)[-100:]
+        if not isinstance(answer, dict):
+            raise ApiError(502, f"Provider {call.provider} answered with JSON that is not an object.", "upstream_error")
+        if guarded:
+            checked = enforce(call.api, answer, policy, session_meta, context)
+            pending.update(checked.pending)
+            state["session_meta"], state["context_meta"] = session_meta.to_json(), checked.context.to_json()
+            state["policy_check_history"] = (state.get("policy_check_history", []) + checked.history)[-100:]
+        add_usage(call.api, answer, extra_usage)
         rewriter.rewrite(answer)
         self._end_of_answer(call, rewriter)
         await self._save(call)
@@ -96,7 +118,13 @@ class SingleLLM:
             return _as_stream(call, answer, session.id)
         return JsonReply(answer, session.id)
 
-    async def _stream(self, call: Call, rewriter: ResponseIdRewriter) -> StreamReply:
+    async def _filter_tools(self, call: Call) -> Usage | None:
+        try:
+            return await filter_tools(self.upstream, call)
+        except UpstreamError as exc:
+            raise upstream_api_error(exc) from exc
+
+    async def _stream(self, call: Call, rewriter: ResponseIdRewriter, extra_usage: Usage | None) -> StreamReply:
         events = self.upstream.stream(call.provider, call.api, call.body, api_key=call.byok_key).__aiter__()
         try:
             first = await events.__anext__()
@@ -104,14 +132,15 @@ class SingleLLM:
             raise upstream_api_error(exc) from exc
         except StopAsyncIteration:
             raise ApiError(502, "The provider closed the stream without sending anything.") from None
-        first_bytes = await self._relay(call, rewriter, first)
-        return StreamReply(first_bytes, self._rest(call, rewriter, events), call.session.id)
+        first_bytes = await self._relay(call, rewriter, first, extra_usage)
+        return StreamReply(first_bytes, self._rest(call, rewriter, events, extra_usage), call.session.id)
 
-    async def _rest(self, call: Call, rewriter: ResponseIdRewriter, events: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+    async def _rest(self, call: Call, rewriter: ResponseIdRewriter, events: AsyncIterator[Any],
+                    extra_usage: Usage | None) -> AsyncIterator[bytes]:
         # Headers are sent by now: failures become the API's in-stream error event.
         try:
             async for event in events:
-                yield await self._relay(call, rewriter, event)
+                yield await self._relay(call, rewriter, event, extra_usage)
             self._end_of_answer(call, rewriter)
             await self._save(call)
         except UpstreamError as exc:
@@ -119,19 +148,25 @@ class SingleLLM:
         except ApiError as exc:
             yield stream_error_event(call.api, exc)
 
-    async def _relay(self, call: Call, rewriter: ResponseIdRewriter, event: Any) -> bytes:
+    async def _relay(self, call: Call, rewriter: ResponseIdRewriter, event: Any, extra_usage: Usage | None) -> bytes:
         if event.event == "ping":
             # Keep-alives carry nothing for the client, and typed clients (sequrity) reject them.
             return b""
         data = event.data
-        if data and data != "[DONE]" and ('"id"' in data or '"call_id"' in data):
+        with_usage = extra_usage is not None and '"usage"' in data
+        if data and data != "[DONE]" and ('"id"' in data or '"call_id"' in data or with_usage):
             try:
-                parsed = json.loads(data)
-            except ValueError:
-                parsed = None
-            if isinstance(parsed, dict) and rewriter.rewrite(parsed):
-                data = json.dumps(parsed, separators=(",", ":"))
-                await self._save(call)  # the id map is durable before the client sees the new id
+                parsed = loads(data, surrogates="replace")
+            except JsonInputError as exc:
+                raise ApiError(502, f"The provider sent a stream event Airlock cannot read: {exc}.", "upstream_error") from None
+            if isinstance(parsed, dict):
+                changed = rewriter.rewrite(parsed)
+                if with_usage:
+                    add_usage(call.api, parsed, extra_usage)
+                if changed or with_usage:
+                    data = json.dumps(parsed, separators=(",", ":"))
+                if changed:
+                    await self._save(call)  # the id map is durable before the client sees the new id
         prefix = f"event: {event.event}\n" if event.event else ""
         return f"{prefix}data: {data}\n\n".encode()
 
@@ -152,13 +187,20 @@ class SingleLLM:
 
 def _as_stream(call: Call, answer: dict[str, Any], session_id: str) -> StreamReply:
     """Stream an already checked whole answer with the API's own events."""
-    from airlock.agent.wire import render_sse
-    from airlock.agent.wire.answer import answer_to_output
+    from airlock.agent.wire.answer_sse import answer_sse
 
-    output = answer_to_output(call.api, answer)
     include_usage = bool((call.body.get("stream_options") or {}).get("include_usage"))
-    chunks = render_sse(call.api, output, model=output.model or call.body["model"], include_usage=include_usage)
-    return StreamReply.from_chunks(chunks, session_id)
+    return StreamReply.from_chunks(answer_sse(call.api, answer, include_usage=include_usage), session_id)
+
+
+def _policy(call: Call) -> PolicyStack:
+    try:
+        return session_policy(call.config)
+    except PolicyConfigError as exc:
+        if exc.authority == "header":
+            raise ApiError(400, f"X-Policy: codes: {exc}", param="X-Policy.codes") from None
+        raise ApiError(500, f"This key's saved policy does not compile ({exc}); the operator must fix it.",
+                       "server_error") from None
 
 
 def _max_turns(config: Any) -> int | None:

@@ -7,18 +7,26 @@ APIs keep ids in different places, listed once here:
   deltas carry the id in the first ``delta.tool_calls[]`` entry of each call.
 * Messages: ``tool_use`` blocks' ``id`` / ``tool_result`` blocks' ``tool_use_id``; stream
   ``content_block_start`` events carry the ``tool_use`` block.
-* Responses: ``function_call`` items' ``call_id`` / ``function_call_output`` items' ``call_id``;
-  stream ``response.output_item.*`` events carry the item, ``response.completed`` the whole list.
+* Responses: the ``call_id`` of every client-run call item (``function_call``,
+  ``custom_tool_call``, ``local_shell_call``... — ``wire.items.RESPONSES_RESULT_OF``) and of the
+  ``*_output`` item answering it; stream ``response.output_item.*`` events carry the item,
+  ``response.completed`` the whole list.
+
+Only calls the *client* runs get our ids: a server tool's id (Messages ``server_tool_use``,
+hosted Responses calls) is answered by the provider itself and must stay the provider's.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
+from airlock.agent.wire.items import RESPONSES_RESULT_OF
 from airlock.providers.registry import ApiFormat as Api
 from airlock.sessions.ids import new_tool_call_id, session_of_tool_call
 
 IdSlot = tuple[dict[str, Any], str]  # (object, key) holding one id
+_RESPONSES_CALLS = frozenset(RESPONSES_RESULT_OF)
+_RESPONSES_ID_ITEMS = _RESPONSES_CALLS | frozenset(RESPONSES_RESULT_OF.values())
 
 
 def _request_slots(api: Api, body: dict[str, Any]) -> Iterator[IdSlot]:
@@ -44,9 +52,11 @@ def _request_slots(api: Api, body: dict[str, Any]) -> Iterator[IdSlot]:
     else:
         items = body.get("input")
         for item in items if isinstance(items, list) else ():
-            if isinstance(item, dict) and item.get("type") in ("function_call", "function_call_output"):
+            if isinstance(item, dict) and item.get("type") in _RESPONSES_ID_ITEMS:
                 if "call_id" in item:
                     yield item, "call_id"
+                elif item.get("type") == "local_shell_call_output" and "id" in item:
+                    yield item, "id"  # this output names its call by ``id``
 
 
 def _response_items(api: Api, body: dict[str, Any]) -> Iterator[IdSlot]:
@@ -65,7 +75,7 @@ def _response_items(api: Api, body: dict[str, Any]) -> Iterator[IdSlot]:
         if isinstance(body.get("message"), dict):  # stream: message_start
             blocks.extend(body["message"].get("content") or ())
         for block in blocks:
-            if isinstance(block, dict) and block.get("type") in ("tool_use", "server_tool_use") and block.get("id"):
+            if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("id"):
                 yield block, "id"
     else:
         items = list(body.get("output") or ())
@@ -74,7 +84,7 @@ def _response_items(api: Api, body: dict[str, Any]) -> Iterator[IdSlot]:
         if isinstance(body.get("response"), dict):  # stream: response.created/completed
             items.extend(body["response"].get("output") or ())
         for item in items:
-            if isinstance(item, dict) and item.get("type") == "function_call" and item.get("call_id"):
+            if isinstance(item, dict) and item.get("type") in _RESPONSES_CALLS and item.get("call_id"):
                 yield item, "call_id"
 
 

@@ -1,13 +1,13 @@
-"""Reading a request body safely: bounded size, JSON object, precise errors."""
+"""Reading a request body safely: bounded size and depth, valid Unicode, a JSON object, precise errors."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
 
 from airlock.api.errors import ApiError
+from airlock.jsonsafe import JsonInputError, loads
 
 
 async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
@@ -30,9 +30,12 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     if not raw.strip():
         raise ApiError(400, "Request body is empty; expected a JSON object.")
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"Request body is not valid JSON: {exc}.") from None
+        body = loads(raw)
+    except JsonInputError as exc:
+        if exc.path:
+            raise ApiError(400, f"Request body: {exc}.", param=exc.path) from None
+        raise ApiError(400, f"Request body is {exc.reason}." if exc.reason.startswith("not ")
+                       else f"Request body is rejected: {exc.reason}.") from None
     if not isinstance(body, dict):
         raise ApiError(400, f"Request body must be a JSON object, got {type(body).__name__}.")
     return body

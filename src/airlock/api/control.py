@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from airlock.jsonsafe import dump_bytes
+
 from airlock.agent.call import Call, JsonReply, StreamReply
 from airlock.agent.tool_ids import sessions_in_request
 from airlock.api.body import read_json_object
@@ -43,6 +45,7 @@ async def handle(request: Request, route: Route) -> Response:
             x_config=request.headers.get("x-config"),
             model=body["model"],
             byok_key=byok,
+            policy_locked=key.policy_locked,
         )
     except HeaderError as exc:
         raise ApiError(400, str(exc), param=f"{exc.header}.{exc.field}" if exc.field else exc.header) from None
@@ -63,7 +66,15 @@ async def handle(request: Request, route: Route) -> Response:
             _chain(reply), media_type="text/event-stream", headers={**SSE_HEADERS, "X-Session-ID": reply.session_id}
         )
     assert isinstance(reply, JsonReply)
-    return JSONResponse(reply.body, status_code=reply.status, headers={"X-Session-ID": reply.session_id})
+    return SafeJSONResponse(reply.body, status_code=reply.status, headers={"X-Session-ID": reply.session_id})
+
+
+class SafeJSONResponse(JSONResponse):
+    """Answers can carry text decoded from inside tool data (a JSON escape for a lone surrogate),
+    which UTF-8 cannot encode: render it replaced instead of failing the whole answer."""
+
+    def render(self, content: object) -> bytes:
+        return dump_bytes(content)
 
 
 async def _chain(reply: StreamReply):

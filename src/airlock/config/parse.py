@@ -6,10 +6,11 @@ Shared by the request path (``resolver``, where the first error becomes an HTTP 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
+from airlock.jsonsafe import JsonInputError, loads
 
 from .headers import HEADER_MODELS
 
@@ -54,9 +55,9 @@ _JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", boo
 def load_json_object(header: str, raw: str) -> dict[str, Any]:
     """Parse ``raw`` as a JSON object or raise ``HeaderError`` ("Invalid JSON" / not an object)."""
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise HeaderError(header, "", f"Invalid JSON: {exc}") from None
+        data = loads(raw, constants=True)  # the header models reject NaN naming the field
+    except JsonInputError as exc:
+        raise HeaderError(header, exc.path, f"Invalid JSON: {exc.reason}") from None
     if not isinstance(data, dict):
         raise HeaderError(header, "", f"Header must be a JSON object, got {_JSON_TYPES.get(type(data), 'value')}")
     return data

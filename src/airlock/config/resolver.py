@@ -7,11 +7,16 @@ The arch is decided first (LangGraph forces dual-llm; else X-Features, else the 
 endpoint default) and the preset of *that* arch is the base. So an ``X-Features`` arch switch
 rebuilds the config from the other arch's defaults, while the key's saved settings (notably its
 policy) are still applied on top: a client cannot shed an operator's policy by switching arch.
+
+A key whose policy is locked (``policy_locked``) changes how ``X-Policy`` and a few other
+fields combine: see ``authority``. The resolved config records the lock, the header's extra
+policy (``header_codes``) and whose code ``policy.codes`` is (``codes_authority``), which is
+all ``agent.authority`` needs to build the session's policy layers.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
@@ -27,6 +32,7 @@ from .headers import (
     XFeatures,
     XPolicy,
 )
+from .authority import rarer_clearing, stricter_mode, stricter_presets
 from .merge import deep_merge
 from .parse import HeaderError, KeyConfigError, loc_path, parse_header
 
@@ -51,6 +57,9 @@ class ResolvedConfig(BaseModel):
     pllm_model: str | None = None
     qllm_model: str | None = None
     byok_key: SecretStr | None = None
+    policy_locked: bool = False
+    header_codes: PolicyCode | None = None  # under a lock: the header's additional policy
+    codes_authority: Literal["key", "header"] = "key"  # whose code ``policy.codes`` holds
 
     @property
     def fsm(self) -> FsmConfig:
@@ -142,6 +151,7 @@ def resolve(
     x_config: str | None,
     model: str | None,
     byok_key: str | None,
+    policy_locked: bool = False,
 ) -> ResolvedConfig:
     """Resolve one request's configuration. Raises ``HeaderError`` (-> HTTP 400) for bad client
     input, ``KeyConfigError`` for a bad saved key config, ``ValueError`` for an unknown endpoint."""
@@ -156,18 +166,25 @@ def resolve(
     pllm_model, qllm_model = parse_model(model)
 
     features_hdr = headers["features"]
-    requested = (
-        (features_hdr.agent_arch if isinstance(features_hdr, XFeatures) else None)
-        or key.get("features", {}).get("agent_arch")
-        or key.get("arch")
-    )
+    key_arch = key.get("features", {}).get("agent_arch") or key.get("arch")
+    requested = (features_hdr.agent_arch if isinstance(features_hdr, XFeatures) else None) or key_arch
     arch = effective_arch(endpoint_type, requested)
+    if policy_locked and arch == "single-llm" and effective_arch(endpoint_type, key_arch) == "dual-llm":
+        raise HeaderError("X-Features", "agent_arch", "this key's policy is locked to dual-llm mode; single-llm "
+                          "mode tracks no data-flow metadata, so it cannot enforce that policy")
 
     merged = preset(endpoint_type, arch)
+    header_policy = _layer(headers["policy"])
     for section in ("features", "policy", "config"):
         deep_merge(merged[section], key.get(section, {}))
-        deep_merge(merged[section], _layer(headers[section]))
+        if not (policy_locked and section == "policy"):
+            deep_merge(merged[section], _layer(headers[section]))
     merged["features"]["agent_arch"] = arch  # a forced arch wins over what any layer said
+    header_codes = None
+    if policy_locked:
+        header_codes, key_clearing = _lock(merged, header_policy), _key_clearing(key, endpoint_type, arch)
+        fsm = merged["config"]["fsm"]
+        fsm["clear_session_meta"] = rarer_clearing(key_clearing, fsm["clear_session_meta"])
 
     key_text = byok_key.strip() if byok_key else ""
     return ResolvedConfig(
@@ -179,4 +196,30 @@ def resolve(
         pllm_model=pllm_model,
         qllm_model=qllm_model,
         byok_key=SecretStr(key_text) if key_text else None,
+        policy_locked=policy_locked,
+        header_codes=header_codes,
+        codes_authority="header" if not policy_locked and "codes" in header_policy else "key",
     )
+
+
+def _lock(merged: dict[str, Any], header: dict[str, Any]) -> PolicyCode | None:
+    """Apply a locked key's rules to ``merged["policy"]`` (preset < key only so far); return the
+    header's code as the additional policy it becomes (``None`` if it has none)."""
+    policy = merged["policy"]
+    for name in ("fail_fast", "auto_gen"):  # how a verdict is recorded, not what it is
+        if header.get(name) is not None:
+            policy[name] = header[name]
+    if header.get("mode") is not None:
+        policy["mode"] = stricter_mode(policy["mode"], header["mode"])
+    if header.get("presets"):
+        policy["presets"] = stricter_presets(policy["presets"], header["presets"])
+    codes = header.get("codes")
+    if not codes or not str(codes.get("code", "")).strip():
+        return None
+    return PolicyCode.model_validate(codes)
+
+
+def _key_clearing(key: dict[str, Any], endpoint_type: str, arch: AgentArch) -> str:
+    """``clear_session_meta`` as the key alone resolves it."""
+    value = key.get("config", {}).get("fsm", {}).get("clear_session_meta")
+    return str(value or preset(endpoint_type, arch)["config"]["fsm"]["clear_session_meta"])

@@ -186,11 +186,13 @@ def error_to_json(e: InterpreterError) -> dict[str, Any]:
 
 def error_from_json(data: dict[str, Any]) -> InterpreterError:
     if not _CLASSES:
-        for cls in (ProgramSyntaxError, UnsupportedFeature, SecurityViolation, ResourceLimitExceeded, PolicyDenied,
-                    ControlFlowDenied, ReplayDivergence, ProgramError):
-            _CLASSES[cls.code] = cls
+        known: tuple[type[InterpreterError], ...] = (ProgramSyntaxError, UnsupportedFeature, SecurityViolation,
+                                                     ResourceLimitExceeded, PolicyDenied, ControlFlowDenied,
+                                                     ReplayDivergence, ProgramError)
+        for k in known:
+            _CLASSES[k.code] = k
     code = str(data.get("code") or "runtime_error")
-    cls = _CLASSES.get(code, InterpreterError)
+    cls: type[InterpreterError] = _CLASSES.get(code, InterpreterError)
     kw: dict[str, Any] = {"line": data.get("line"), "col": data.get("col"), "detail": data.get("detail") or {},
                           "safe": data.get("safe")}
     if cls is ResourceLimitExceeded:

@@ -8,6 +8,9 @@ patterns) → closures, kept in separate modules so each can be tested and read 
 * ``evaluator.py`` — ``CompiledPolicy`` and the decision procedure (documented there);
 * ``decision.py`` — ``Decision``/``FiredRule``, what goes into ``policy_check_history``;
 * ``presets.py`` — internal presets and modes; ``cedar.py`` — Cedar via cedarpy;
+* ``authority.py`` — ``PolicySpec`` (a session's policy layers as JSON-able data) and
+  ``build_policy``; ``stack.py`` — ``PolicyStack``, the layers behind the interpreter's hook;
+  ``restrict.py`` — how additional layers' restrictions ride in ordinary metadata;
 * ``cli.py`` — ``airlock policy check`` / ``airlock policy test``.
 
 Typical use by the interpreter, for each tool call::
@@ -20,6 +23,7 @@ Typical use by the interpreter, for each tool call::
     policy.update_session(tool, "after", args, session, Tagged(value, meta))
 """
 
+from .authority import ADDITIONAL_PRESETS, LayerError, LayerSpec, PolicySpec, build_policy
 from .decision import DENIAL_HEADLINE, Decision, FiredRule, Verdict
 from .errors import ErrorItem, PolicyError
 from .evaluator import CompiledPolicy, compile_policy, initial_result_meta
@@ -30,19 +34,26 @@ from .presets import (
     BranchingMetaPolicy,
     PolicyPresets,
 )
+from .stack import PolicyStack
 
 __all__ = [
+    "ADDITIONAL_PRESETS",
     "BranchingMetaPolicy",
     "CompiledPolicy",
     "DENIAL_HEADLINE",
     "Decision",
     "ErrorItem",
     "FiredRule",
+    "LayerError",
+    "LayerSpec",
     "LLM_BLOCKED_TAG",
     "NON_EXECUTABLE_TAG",
     "PolicyError",
     "PolicyPresets",
+    "PolicySpec",
+    "PolicyStack",
     "Verdict",
+    "build_policy",
     "compile_policy",
     "initial_result_meta",
     "parse",

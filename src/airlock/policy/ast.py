@@ -11,6 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
+Phase = Literal["result", "before", "after"]
+Level = Literal["hard", "soft"]
+Effect = Literal["allow", "deny"]
+Scope = Literal["arg", "result", "session", "context", "args"]
+Agg = Literal["union", "intersect"]
+DomainKind = Literal["bool", "int", "float", "str", "datetime"]
+StrMode = Literal["exact", "regex", "like"]
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -79,11 +87,11 @@ class Domain:
     """A type domain: ``bool true``, ``int 1..10``, ``float ..<1.0``, ``str like w"*.txt" length
     1..20``, ``datetime d"2024-01-01T00:00:00Z"..``. ``kind`` selects which fields apply."""
 
-    kind: Literal["bool", "int", "float", "str", "datetime"]
+    kind: DomainKind
     span: Span = NOSPAN
     boolean: bool | None = None
     range: Range | None = None  # int/float values; datetime bounds as epoch seconds
-    str_mode: Literal["exact", "regex", "like"] | None = None
+    str_mode: StrMode | None = None
     str_text: str | None = None
     length: Range | None = None
 
@@ -111,11 +119,11 @@ class Access:
     ``consumers``/``value``; ``agg`` is ``union``/``intersect`` for ``args``.
     """
 
-    scope: Literal["arg", "result", "session", "context", "args"]
+    scope: Scope
     field: str
     span: Span = NOSPAN
     arg: str | None = None
-    agg: Literal["union", "intersect"] = "union"
+    agg: Agg = "union"
 
     def label(self) -> str:
         if self.scope == "arg":
@@ -194,7 +202,7 @@ Stmt = Union[Update, CondBlock]
 class Block:
     """``result { }``, ``session before { }`` or ``session after { }``."""
 
-    phase: Literal["result", "before", "after"]
+    phase: Phase
     stmts: tuple[Stmt, ...]
     span: Span = NOSPAN
     doc: str | None = None
@@ -202,8 +210,8 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    level: Literal["hard", "soft"]
-    effect: Literal["allow", "deny"]
+    level: Level
+    effect: Effect
     cond: Expr | None  # None means ``always``
     span: Span = NOSPAN
     doc: str | None = None

@@ -50,13 +50,13 @@ from typing import Any, Mapping
 
 import cedarpy
 
-from airlock.meta import EMPTY, UNIVERSAL, SessionMeta, StrSet, Tagged
+from airlock.meta import EMPTY, NEUTRAL, UNIVERSAL, Meta, SessionMeta, StrSet, Tagged
 
 from .compiler import Ctx
 from .decision import Decision, FiredRule
 from .errors import ErrorItem, PolicyError
 from .evaluator import CompiledPolicy, build_sqrt, decide
-from .presets import PolicyPresets
+from .presets import Level, PolicyPresets
 
 _MAX_I64 = 2**63 - 1
 
@@ -71,17 +71,19 @@ class CedarPolicy(CompiledPolicy):
         self.info = info
         self._policy_set = cedarpy.PolicySet.from_str(text) if text.strip() else None
         self._forbids = [pid for pid, i in info.items() if i["effect"] == "deny"]
-        self._allow_levels: dict[str, str | None] = {}
+        self._allow_levels: dict[str, Level | None] = {}
 
-    def _allow_level(self, tool: str) -> str | None:
+    def _allow_level(self, tool: str) -> Level | None:
         if tool not in self._allow_levels:
             levels = [i["level"] for i in self.info.values()
                       if i["effect"] == "allow" and (i["actions"] is None or tool in i["actions"])]
-            self._allow_levels[tool] = ("hard" if "hard" in levels else "soft") if levels else None
+            level: Level | None = ("hard" if "hard" in levels else "soft") if levels else None
+            self._allow_levels[tool] = level
         return self._allow_levels[tool]
 
-    def check_call(self, tool: str, args: Mapping[str, Tagged], session: SessionMeta) -> Decision:
-        ctx = Ctx(args, session)
+    def check_call(self, tool: str, args: Mapping[str, Tagged], session: SessionMeta, *,
+                   control: Meta = NEUTRAL) -> Decision:
+        ctx = Ctx(args, session, control=control)
         fired: list[FiredRule] = []
         for r in self.plan(tool).rules:  # presets
             if r.cond is None or r.cond(ctx):
@@ -91,7 +93,7 @@ class CedarPolicy(CompiledPolicy):
                 "principal": 'Airlock::Agent::"agent"',
                 "action": f"Action::{json.dumps(tool)}",
                 "resource": f"Airlock::Tool::{json.dumps(tool)}",
-                "context": cedar_context(tool, args, session),
+                "context": cedar_context(tool, args, session, control),
             }
             result = cedarpy.is_authorized(request, self._policy_set, [])
             ids = list(result.diagnostics.reasons)
@@ -132,17 +134,21 @@ def _set(s: StrSet) -> list[str]:
     return s.to_json()
 
 
-def cedar_context(tool: str, args: Mapping[str, Tagged], session: SessionMeta) -> dict[str, Any]:
+def cedar_context(tool: str, args: Mapping[str, Tagged], session: SessionMeta,
+                  control: Meta = NEUTRAL) -> dict[str, Any]:
     cargs = {}
-    prod, tags, cons = EMPTY, EMPTY, UNIVERSAL
     for name, t in args.items():
-        entry = {"producers": _set(t.meta.producers), "consumers": _set(t.meta.consumers), "tags": _set(t.meta.tags)}
+        entry: dict[str, Any] = {"producers": _set(t.meta.producers), "consumers": _set(t.meta.consumers),
+                                 "tags": _set(t.meta.tags)}
         if t.value is not None:
             entry["value"] = _cedar_value(t.value)
         cargs[name] = entry
-        prod = prod.union(t.meta.producers)
-        tags = tags.union(t.meta.tags)
-        cons = cons.intersect(t.meta.consumers)
+    # the aggregates include the control context, as SQRT's @args.* do (see compiler.Ctx)
+    prod, tags, cons = EMPTY, EMPTY, UNIVERSAL
+    for m in Ctx(args, session, control=control).operands():
+        prod = prod.union(m.producers)
+        tags = tags.union(m.tags)
+        cons = cons.intersect(m.consumers)
     return {
         "tool": tool,
         "args": cargs,

@@ -100,7 +100,9 @@ def _tagged(spec: Any, results: list[Tagged | None]) -> Tagged:
         i = spec["from_step"]
         if not isinstance(i, int) or not 0 <= i < len(results) or results[i] is None:
             raise ValueError(f"from_step {i!r} does not name an earlier step with a result")
-        return results[i]
+        found = results[i]
+        assert found is not None
+        return found
     if isinstance(spec, dict) and "value" in spec and set(spec) <= {"value", "meta"}:
         return Tagged(spec["value"], _meta(spec.get("meta")))
     return Tagged(spec)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Iterator, Literal, Mapping
 
 from airlock.meta import EMPTY, NEUTRAL, UNIVERSAL, Meta, SessionMeta, StrSet, Tagged
 
@@ -34,6 +34,7 @@ from .matchers import PatternError, compile_regex, describe_domain, domain_match
 META_FIELDS = ("tags", "producers", "consumers")
 Phase = Literal["check", "result", "before", "after", "let"]
 _MISSING = Tagged(None, NEUTRAL)
+Trace = dict[str, Callable[["Ctx"], Any]]  # accessor label -> accessor, recorded into a decision
 
 
 # ---- evaluation context --------------------------------------------------------------------
@@ -41,21 +42,37 @@ _MISSING = Tagged(None, NEUTRAL)
 
 class Ctx:
     """What one evaluation sees. ``result_meta`` is the metadata being built (result block) or
-    the final one (``session after``); in check rules it is computed lazily from the args."""
+    the final one (``session after``); in check rules it is computed lazily from the args.
 
-    __slots__ = ("args", "session", "result_value", "_result_meta")
+    ``control`` is the metadata of the context the call is made in (the branch conditions and
+    loop iterables above it, in strict mode). It is one more operand of every ``@args.*``
+    aggregate and of the prospective ``@result.*``: a zero-argument call made because of a
+    tainted condition is as tainted as the condition, and without this operand it would look
+    clean. The top-level context (``NEUTRAL``) is no operand at all, so ``.intersect`` over the
+    arguments is unchanged outside branches."""
 
-    def __init__(self, args, session: SessionMeta, result_value: Any = None, result_meta: Meta | None = None):
+    __slots__ = ("args", "session", "result_value", "_result_meta", "control")
+
+    def __init__(self, args: Mapping[str, Tagged], session: SessionMeta, result_value: Any = None,
+                 result_meta: Meta | None = None, control: Meta = NEUTRAL):
         self.args = args
         self.session = session
         self.result_value = result_value
         self._result_meta = result_meta
+        self.control = control
+
+    def operands(self) -> Iterator[Meta]:
+        """The metadata the call depends on: each argument's, then the control context's."""
+        for t in self.args.values():
+            yield t.meta
+        if self.control is not NEUTRAL and self.control != NEUTRAL:
+            yield self.control
 
     @property
     def result_meta(self) -> Meta:
         meta = self._result_meta
         if meta is None:
-            meta = self._result_meta = Meta.merge_all(t.meta for t in self.args.values())
+            meta = self._result_meta = Meta.merge_all(self.operands())
         return meta
 
     @result_meta.setter
@@ -100,7 +117,7 @@ _SET_OPS: dict[str, Callable[[StrSet, StrSet], StrSet]] = {
 class Pattern:
     """A static value set: exact strings (O(1) lookup) plus matchers for everything else."""
 
-    exact: frozenset = frozenset()
+    exact: frozenset[Any] = frozenset()
     matchers: tuple[Callable[[Any], bool], ...] = ()
     universal: bool = False
     labels: tuple[str, ...] = ()
@@ -124,10 +141,14 @@ class Pattern:
                        self.universal or other.universal, self.labels + other.labels)
 
 
+def _no_fn(c: Ctx) -> Any:  # pragma: no cover - patterns are constants, never evaluated
+    raise TypeError("a value set has no call-time value")
+
+
 @dataclass(slots=True)
 class Typed:
     type: Literal["pred", "set", "pattern", "value"]
-    fn: Callable[[Ctx], Any] | None = None
+    fn: Callable[[Ctx], Any] = _no_fn
     const: Any = None  # StrSet for constant sets, Pattern for patterns, python value for literals
     is_const: bool = False
     datetime_literal: bool = False
@@ -175,7 +196,7 @@ class Compiler:
         return t
 
     # ---- entry points ------------------------------------------------------------------------
-    def predicate(self, node: A.Expr, phase: Phase, trace: dict | None = None) -> Callable[[Ctx], bool] | None:
+    def predicate(self, node: A.Expr, phase: Phase, trace: Trace | None = None) -> Callable[[Ctx], bool] | None:
         try:
             t = self.want(self.expr(node, phase, trace), ("pred",), node, "a condition")
         except _Fail:
@@ -196,11 +217,11 @@ class Compiler:
             pass
 
     # ---- expressions -------------------------------------------------------------------------
-    def expr(self, node: A.Expr, phase: Phase, trace: dict | None) -> Typed:
-        method = getattr(self, "_" + type(node).__name__)
+    def expr(self, node: A.Expr, phase: Phase, trace: Trace | None) -> Typed:
+        method: Callable[[Any, Phase, Trace | None], Typed] = getattr(self, "_" + type(node).__name__)
         return method(node, phase, trace)
 
-    def _Name(self, node: A.Name, phase: Phase, trace: dict | None) -> Typed:
+    def _Name(self, node: A.Name, phase: Phase, trace: Trace | None) -> Typed:
         let = self.lets.get(node.name)
         if let is None:
             close = difflib.get_close_matches(node.name, list(self.lets), n=1)
@@ -216,25 +237,25 @@ class Compiler:
         finally:
             self._expanding.pop()
 
-    def _StrLit(self, node: A.StrLit, phase, trace) -> Typed:
+    def _StrLit(self, node: A.StrLit, phase: Phase, trace: Trace | None) -> Typed:
         v = node.value
         return Typed("value", lambda c: v, v, True)
 
-    def _NumLit(self, node: A.NumLit, phase, trace) -> Typed:
+    def _NumLit(self, node: A.NumLit, phase: Phase, trace: Trace | None) -> Typed:
         v = node.value
         return Typed("value", lambda c: v, v, True)
 
-    def _BoolLit(self, node: A.BoolLit, phase, trace) -> Typed:
+    def _BoolLit(self, node: A.BoolLit, phase: Phase, trace: Trace | None) -> Typed:
         v = node.value
         return Typed("value", lambda c: v, v, True)
 
-    def _DateTimeLit(self, node: A.DateTimeLit, phase, trace) -> Typed:
+    def _DateTimeLit(self, node: A.DateTimeLit, phase: Phase, trace: Trace | None) -> Typed:
         t = to_epoch(node.text)
         if t is None:
             raise self.fail(node.span, f'invalid datetime d"{node.text}": expected ISO 8601 such as d"2024-01-31T12:00:00Z"')
         return Typed("value", lambda c: t, t, True, datetime_literal=True)
 
-    def _RegexLit(self, node: A.RegexLit, phase, trace) -> Typed:
+    def _RegexLit(self, node: A.RegexLit | A.WildLit | A.Domain, phase: Phase, trace: Trace | None) -> Typed:
         return Typed("pattern", const=self.pattern_of(node), is_const=True)
 
     _WildLit = _RegexLit
@@ -250,8 +271,8 @@ class Compiler:
         except PatternError as exc:
             raise self.fail(node.span, str(exc)) from None
 
-    def _SetLit(self, node: A.SetLit, phase, trace) -> Typed:
-        exact: set = set()
+    def _SetLit(self, node: A.SetLit, phase: Phase, trace: Trace | None) -> Typed:
+        exact: set[str] = set()
         pattern = Pattern()
         has_pattern = False
         universal = False
@@ -266,13 +287,12 @@ class Compiler:
                         exact.add(v)
                 else:  # numbers and bools match by value and kind, never as strings
                     has_pattern = True
-                    key = (bool, v) if isinstance(v, bool) else None
-                    pattern = pattern.join(Pattern(exact=frozenset({key} if key else {(int, v), (float, v)}),
+                    keys: set[tuple[type, Any]] = {(bool, v)} if isinstance(v, bool) else {(int, v), (float, v)}
+                    pattern = pattern.join(Pattern(exact=frozenset(keys),
                                                    labels=(str(v).lower(),)))
             elif t.type == "value" and t.datetime_literal:
                 has_pattern = True
-                ts = t.const
-                pattern = pattern.join(Pattern(matchers=(lambda v, ts=ts: to_epoch(v) == ts,), labels=(self.text(el),)))
+                pattern = pattern.join(Pattern(matchers=(_same_instant(t.const),), labels=(self.text(el),)))
             elif t.type == "set" and t.is_const:
                 universal = universal or t.const.universal
                 exact |= t.const.items
@@ -289,7 +309,7 @@ class Compiler:
                     tuple(sorted(exact)) + pattern.labels)
         return Typed("pattern", const=p, is_const=True)
 
-    def _Access(self, node: A.Access, phase: Phase, trace: dict | None) -> Typed:
+    def _Access(self, node: A.Access, phase: Phase, trace: Trace | None) -> Typed:
         f = node.field
         scope = node.scope
         if f not in META_FIELDS and f != "value":
@@ -316,7 +336,7 @@ class Compiler:
             trace.setdefault(node.label(), fn)
         return Typed("value" if f == "value" else "set", fn)
 
-    def _BinOp(self, node: A.BinOp, phase: Phase, trace) -> Typed:
+    def _BinOp(self, node: A.BinOp, phase: Phase, trace: Trace | None) -> Typed:
         left = self.expr(node.left, phase, trace)
         if node.op in ("with", "without"):
             right = self.expr(node.right, phase, trace)
@@ -346,25 +366,25 @@ class Compiler:
         return self._fold(_SET_OPS[node.op], left, right)
 
     @staticmethod
-    def _fold(op, left: Typed, right: Typed) -> Typed:
+    def _fold(op: Callable[[StrSet, StrSet], StrSet], left: Typed, right: Typed) -> Typed:
         if left.is_const and right.is_const:
             s = op(left.const, right.const)
             return Typed("set", lambda c: s, s, True)
         lf, rf = left.fn, right.fn
         return Typed("set", lambda c: op(lf(c), rf(c)))
 
-    def _BoolOp(self, node: A.BoolOp, phase, trace) -> Typed:
+    def _BoolOp(self, node: A.BoolOp, phase: Phase, trace: Trace | None) -> Typed:
         a = self.want(self.expr(node.left, phase, trace), ("pred",), node.left, f"each side of `{node.op}`").fn
         b = self.want(self.expr(node.right, phase, trace), ("pred",), node.right, f"each side of `{node.op}`").fn
         if node.op == "and":
             return Typed("pred", lambda c: a(c) and b(c))
         return Typed("pred", lambda c: a(c) or b(c))
 
-    def _Not(self, node: A.Not, phase, trace) -> Typed:
+    def _Not(self, node: A.Not, phase: Phase, trace: Trace | None) -> Typed:
         a = self.want(self.expr(node.operand, phase, trace), ("pred",), node.operand, "the operand of `not`").fn
         return Typed("pred", lambda c: not a(c))
 
-    def _Compare(self, node: A.Compare, phase, trace) -> Typed:
+    def _Compare(self, node: A.Compare, phase: Phase, trace: Trace | None) -> Typed:
         op = node.op
         left = self.expr(node.left, phase, trace)
         if op in ("is_empty", "is_universal"):
@@ -372,6 +392,7 @@ class Compiler:
             if op == "is_empty":
                 return Typed("pred", lambda c: lf(c).is_empty())
             return Typed("pred", lambda c: lf(c).universal)
+        assert node.right is not None  # only the two `is ...` tests are unary
         right = self.expr(node.right, phase, trace)
         if op in ("matching", "like"):
             lf = self.want(left, ("value",), node.left, f"the left side of `{op}`").fn
@@ -399,7 +420,8 @@ class Compiler:
                                            f"{_TYPE_WORDS[left.type]} and `{self.text(node.right)}` is {_TYPE_WORDS[right.type]}")
             if op == "==":
                 return Typed("pred", eq)
-            return Typed("pred", lambda c: not eq(c))
+            check_eq: Callable[[Ctx], bool] = eq
+            return Typed("pred", lambda c: not check_eq(c))
         # overlaps / subset / superset
         word = {"overlaps": "overlaps", "subset": "subset of", "superset": "superset of"}[op]
         self.want(left, ("set", "value"), node.left, f"the left side of `{word}`")
@@ -450,6 +472,7 @@ class Compiler:
                     new if f == "producers" else m.producers,
                     new if f == "consumers" else m.consumers,
                     new if f == "tags" else m.tags,
+                    m.untrusted,  # provenance is not the policy's to change
                 )
         else:
             def run(c: Ctx) -> None:
@@ -470,7 +493,8 @@ class Compiler:
             if cond is None:
                 continue
 
-            def run(c: Ctx, cond=cond, body=tuple(body)) -> None:
+            def run(c: Ctx, cond: Callable[[Ctx], bool] = cond,
+                    body: tuple[Callable[[Ctx], None], ...] = tuple(body)) -> None:
                 try:
                     hit = cond(c)
                 except Exception:  # a malformed value never takes a conditional branch
@@ -488,9 +512,10 @@ class Compiler:
 
 def _accessor(scope: str, f: str, arg: str | None, agg: str) -> Callable[[Ctx], Any]:
     if scope == "arg":
+        name = arg or ""
         if f == "value":
-            return lambda c: c.args.get(arg, _MISSING).value
-        return lambda c: getattr(c.args.get(arg, _MISSING).meta, f)
+            return lambda c: c.args.get(name, _MISSING).value
+        return lambda c: getattr(c.args.get(name, _MISSING).meta, f)
     if scope == "session":
         if f == "value":
             return lambda c: c.session.extra.get("value")
@@ -499,27 +524,32 @@ def _accessor(scope: str, f: str, arg: str | None, agg: str) -> Callable[[Ctx], 
         if f == "value":
             return lambda c: c.result_value
         return lambda c: getattr(c.result_meta, f)
-    # @args aggregation; the empty aggregate is the operation's identity
+    # @args aggregation over the arguments and the control context (``Ctx.operands``); the
+    # empty aggregate is the operation's identity
     if agg == "union":
         def agg_union(c: Ctx) -> StrSet:
             out = EMPTY
-            for t in c.args.values():
-                out = out.union(getattr(t.meta, f))
+            for m in c.operands():
+                out = out.union(getattr(m, f))
             return out
         return agg_union
 
     def agg_intersect(c: Ctx) -> StrSet:
         out = UNIVERSAL
-        for t in c.args.values():
-            out = out.intersect(getattr(t.meta, f))
+        for m in c.operands():
+            out = out.intersect(getattr(m, f))
         return out
     return agg_intersect
+
+
+def _same_instant(ts: float) -> Callable[[Any], bool]:
+    return lambda v: to_epoch(v) == ts
 
 
 def _values_equal(a: Any, b: Any) -> bool:
     if isinstance(a, bool) != isinstance(b, bool):
         return False  # true is not 1
-    return a == b
+    return bool(a == b)
 
 
 def _any_value(v: Any, m: Callable[[Any], bool]) -> bool:

@@ -62,12 +62,22 @@ class FiredRule:
         return text
 
 
+Authority = Literal["key", "header", "planner", "preset"]
+
+
 @dataclass(slots=True)
 class Decision:
+    """``policy`` names who decided, once a ``PolicyStack`` has combined its layers: the
+    ``key``, ``header`` or ``planner`` policy, or ``preset`` when the deciding rule is one of
+    Airlock's own (internal presets, ``default_allow``, the ``set_policy`` literal rule).
+    ``layers`` lists every layer's own verdict, in authority order."""
+
     tool: str
     verdict: Verdict
     fired: list[FiredRule] = field(default_factory=list)
     reason: str = ""
+    policy: Authority | None = None
+    layers: tuple[tuple[Authority, Verdict], ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -91,7 +101,8 @@ class Decision:
             return "Control flow violation: " + self.reason
         lines = [DENIAL_HEADLINE.format(tool=self.tool)]
         level = "hard" if self.verdict == "hard_denied" else "soft"
-        lines.append(f"'{self.tool}' is denied ({level}): {self.reason}")
+        by = f" by the {self.policy} policy" if self.policy in ("key", "header", "planner") else ""
+        lines.append(f"'{self.tool}' is denied ({level}){by}: {self.reason}")
         for r in self.fired:
             if r.effect == "deny" or r.kind == "allowlist":
                 if r.decisive:
@@ -99,14 +110,28 @@ class Decision:
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "tool": self.tool,
             "verdict": self.verdict,
             "allowed": self.allowed,
             "reason": self.reason,
+            "policy": self.policy,
             "fired": [r.to_json() for r in self.fired],
             "message": self.message,
         }
+        if self.layers:
+            out["layers"] = [{"policy": a, "verdict": v} for a, v in self.layers]
+        return out
+
+    def decided_by_preset(self) -> bool:
+        """Whether the rules that decided are all Airlock's own (presets or ``default_allow``)."""
+        seen = False
+        for r in self.fired:
+            if r.decisive:
+                if r.kind != "preset" and r.kind != "default":
+                    return False
+                seen = True
+        return seen
 
 
 def jsonable(v: Any, depth: int = 0) -> Any:

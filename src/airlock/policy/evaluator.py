@@ -38,15 +38,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Literal, Mapping
 
-from airlock.meta import Meta, SessionMeta, Tagged
+from airlock.meta import NEUTRAL, Meta, SessionMeta, Tagged
 
 from . import ast as A
-from .compiler import Compiler, Ctx, compile_regex_checked
+from .compiler import Compiler, Ctx, Trace, compile_regex_checked
 from .decision import Decision, FiredRule
 from .errors import ErrorItem, PolicyError, error_at
 from .matchers import PatternError
 from .parser import parse
-from .presets import MODES, PolicyPresets, check_branch, llm_blocked_sqrt, with_non_executable
+from .presets import MODES, Level, PolicyPresets, check_branch, llm_blocked_sqrt, with_non_executable
 
 
 @dataclass(slots=True)
@@ -88,13 +88,13 @@ class Updater:
 @dataclass(slots=True)
 class Plan:
     rules: tuple[Rule, ...]
-    allow_level: str | None  # strongest level among the tool's allow rules, None if none
+    allow_level: Level | None  # strongest level among the tool's allow rules, None if none
     result: tuple[Callable[[Ctx], None], ...]
     before: tuple[Callable[[Ctx], None], ...]
     after: tuple[Callable[[Ctx], None], ...]
 
 
-def decide(tool: str, fired: list[FiredRule], allow_level: str | None, presets: PolicyPresets) -> Decision:
+def decide(tool: str, fired: list[FiredRule], allow_level: Level | None, presets: PolicyPresets) -> Decision:
     """Steps 3–6 of the decision procedure over rules already evaluated (steps 1–2).
 
     ``fired`` must be in evaluation order (priority first). Shared by SQRT and Cedar."""
@@ -128,8 +128,8 @@ def decide(tool: str, fired: list[FiredRule], allow_level: str | None, presets: 
     if allow_level is not None:
         entry = FiredRule("allowlist", "deny", allow_level, tool,
                           description=f"'{tool}' has allow rules and none of them matched")
-        verdict = "hard_denied" if allow_level == "hard" else "soft_denied"
-        return Decision(tool, verdict, fired + [entry], "no allow rule matched")
+        return Decision(tool, "hard_denied" if allow_level == "hard" else "soft_denied", fired + [entry],
+                        "no allow rule matched")
     level = presets.default_allow_enforcement_level
     if presets.default_allow:
         entry = FiredRule("default", "allow", level, tool, description="default_allow: no rule applies")
@@ -165,7 +165,7 @@ class CompiledPolicy:
         if plan is None:
             rules = tuple(r for r in self.rules if r.matches(tool))
             allow = [r.level for r in rules if r.effect == "allow" and r.kind == "rule"]
-            allow_level = ("hard" if "hard" in allow else "soft") if allow else None
+            allow_level: Level | None = ("hard" if "hard" in allow else "soft") if allow else None
             ups = [u for u in self.updaters if u.matches(tool)]
             plan = Plan(rules, allow_level,
                         tuple(f for u in ups if u.phase == "result" for f in u.fns),
@@ -176,9 +176,10 @@ class CompiledPolicy:
         return plan
 
     # ---- the four calls the interpreter makes ---------------------------------------------
-    def check_call(self, tool: str, args: Mapping[str, Tagged], session: SessionMeta) -> Decision:
+    def check_call(self, tool: str, args: Mapping[str, Tagged], session: SessionMeta, *,
+                   control: Meta = NEUTRAL) -> Decision:
         plan = self.plan(tool)
-        ctx = Ctx(args, session)
+        ctx = Ctx(args, session, control=control)
         fired: list[FiredRule] = []
         fail_fast = self.fail_fast
         for r in plan.rules:
@@ -202,31 +203,33 @@ class CompiledPolicy:
                 break
         return decide(tool, fired, plan.allow_level, self.presets)
 
-    def before_call(self, tool: str, args: Mapping[str, Tagged], session: SessionMeta) -> Decision:
+    def before_call(self, tool: str, args: Mapping[str, Tagged], session: SessionMeta, *,
+                    control: Meta = NEUTRAL) -> Decision:
         """``session before`` updates, then ``check_call`` — the order the docs' refund example needs."""
-        self.update_session(tool, "before", args, session)
-        return self.check_call(tool, args, session)
+        self.update_session(tool, "before", args, session, control=control)
+        return self.check_call(tool, args, session, control=control)
 
-    def apply_result(self, tool: str, args: Mapping[str, Tagged], result: Tagged, session: SessionMeta) -> Meta:
+    def apply_result(self, tool: str, args: Mapping[str, Tagged], result: Tagged, session: SessionMeta, *,
+                     control: Meta = NEUTRAL) -> Meta:
         meta = result.meta
         if self.presets.enable_non_executable_memory:
             meta = with_non_executable(meta)
         fns = self.plan(tool).result
         if not fns:
             return meta
-        ctx = Ctx(args, session, result.value, meta)
+        ctx = Ctx(args, session, result.value, meta, control)
         for fn in fns:
             fn(ctx)
         return ctx.result_meta
 
     def update_session(self, tool: str, phase: Literal["before", "after"], args: Mapping[str, Tagged],
-                       session: SessionMeta, result: Tagged | None = None) -> None:
+                       session: SessionMeta, result: Tagged | None = None, *, control: Meta = NEUTRAL) -> None:
         plan = self.plan(tool)
         fns = plan.before if phase == "before" else plan.after
         if not fns:
             return
         ctx = Ctx(args, session, None if result is None else result.value,
-                  Meta() if result is None else result.meta)
+                  Meta() if result is None else result.meta, control)
         for fn in fns:
             fn(ctx)
 
@@ -240,11 +243,13 @@ class CompiledPolicy:
 # ---- building ----------------------------------------------------------------------------
 
 
-def initial_result_meta(args: Mapping[str, Tagged], manual: Meta | None = None, combine: str = "merge") -> Meta:
-    """The metadata a tool result starts with: the merge of its arguments' metadata, combined
-    with metadata the tool supplied itself (``{"value", "meta", "is_sequrity_var": true,
-    "combine_meta"}``): ``merge`` (default), ``replace`` or ``ignore``."""
-    base = Meta.merge_all(t.meta for t in args.values())
+def initial_result_meta(args: Mapping[str, Tagged], manual: Meta | None = None, combine: str = "merge", *,
+                        control: Meta = NEUTRAL) -> Meta:
+    """The metadata a tool result starts with: the merge of its arguments' metadata (and of the
+    control context the call was made in), combined with metadata the tool supplied itself
+    (``{"value", "meta", "is_sequrity_var": true, "combine_meta"}``): ``merge`` (default),
+    ``replace`` or ``ignore``."""
+    base = Meta.merge_all([*(t.meta for t in args.values()), control])
     if manual is None or combine == "ignore":
         return base
     if combine == "replace":
@@ -307,7 +312,7 @@ def build_sqrt(sources: list[str], presets: PolicyPresets, mode: str, fail_fast:
                 continue
             for check in tool.checks:
                 order += 1
-                trace: dict[str, Callable] = {}
+                trace: Trace = {}
                 cond = None
                 if check.cond is not None:
                     cond = comp.predicate(check.cond, "check", trace)
@@ -350,7 +355,7 @@ def _compile_cached(language: str, sources: tuple[str, ...], presets: PolicyPres
 
 
 def compile_policy(source: str | Iterable[str], language: str = "sqrt",
-                   presets: PolicyPresets | dict | None = None, fail_fast: bool = True,
+                   presets: PolicyPresets | dict[str, Any] | None = None, fail_fast: bool = True,
                    mode: str | None = "standard") -> CompiledPolicy:
     """Compile (or fetch from the cache) a policy. Raises ``PolicyError`` listing every problem."""
     if language not in ("sqrt", "cedar"):

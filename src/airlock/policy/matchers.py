@@ -52,7 +52,7 @@ def unescape(body: str, keep_unknown: bool) -> str:
     return "".join(out)
 
 
-def compile_regex(pattern: str):
+def compile_regex(pattern: str) -> Any:
     try:
         return re2.compile(pattern, _OPTIONS)
     except Exception as exc:  # re2 raises its own error type with bytes messages
@@ -135,6 +135,11 @@ def range_check(r: Range) -> Callable[[float], bool]:
     return check
 
 
+def _bounds(r: Range | None) -> Range:
+    """Numeric domains always carry a range (the parser builds one); an absent one is unbounded."""
+    return r if r is not None else Range(None, None)
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -145,13 +150,13 @@ def domain_matcher(d: Domain) -> Callable[[Any], bool]:
         want = d.boolean
         return lambda v: isinstance(v, bool) and v is want
     if d.kind == "int":
-        inr = range_check(d.range)
+        inr = range_check(_bounds(d.range))
         return lambda v: _is_number(v) and (isinstance(v, int) or float(v).is_integer()) and inr(v)
     if d.kind == "float":
-        inr = range_check(d.range)
+        inr = range_check(_bounds(d.range))
         return lambda v: _is_number(v) and inr(float(v))
     if d.kind == "datetime":
-        inr = range_check(d.range)
+        inr = range_check(_bounds(d.range))
 
         def dt_match(v: Any) -> bool:
             t = to_epoch(v)
@@ -159,13 +164,14 @@ def domain_matcher(d: Domain) -> Callable[[Any], bool]:
 
         return dt_match
     # str
+    text = d.str_text or ""
+    base: Callable[[Any], bool]
     if d.str_mode == "exact":
-        text = d.str_text
         base = lambda v: v == text  # noqa: E731
     elif d.str_mode == "regex":
-        base = regex_matcher(d.str_text)
+        base = regex_matcher(text)
     else:
-        base = wildcard_matcher(d.str_text)
+        base = wildcard_matcher(text)
     if d.length is None:
         return lambda v: isinstance(v, str) and base(v)
     inlen = range_check(d.length)
@@ -176,9 +182,9 @@ def describe_domain(d: Domain) -> str:
     if d.kind == "bool":
         return f"bool {str(d.boolean).lower()}"
     if d.kind == "str":
-        text = {"exact": f'"{d.str_text}"', "regex": f'matching r"{d.str_text}"', "like": f'like w"{d.str_text}"'}[d.str_mode]
+        text = {"exact": f'"{d.str_text}"', "regex": f'matching r"{d.str_text}"', "like": f'like w"{d.str_text}"'}[d.str_mode or "exact"]
         return f"str {text}" + (" length " + describe_range(d.length) if d.length else "")
-    return f"{d.kind} {describe_range(d.range)}"
+    return f"{d.kind} {describe_range(_bounds(d.range))}"
 
 
 def describe_range(r: Range) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -22,6 +22,8 @@ from .errors import ErrorItem, PolicyError, error_at, source_line
 from .matchers import parse_datetime, unescape
 
 _GRAMMAR = Path(__file__).with_name("sqrt.lark")
+# lark trees are untyped at the leaves: children are tokens or subtrees, decided by the grammar.
+Node = Tree[Any]
 
 # How a terminal reads in an error message; keyword terminals print as their own text.
 _TERMINAL_WORDS = {
@@ -102,7 +104,8 @@ def parse(source: str) -> A.Program:
 
 
 def _syntax_error(parser: Lark, source: str, exc: UnexpectedInput) -> ErrorItem:
-    line, column = getattr(exc, "line", None), getattr(exc, "column", None)
+    line: int | None = getattr(exc, "line", None)
+    column: int | None = getattr(exc, "column", None)
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
         if tok.type == "$END":
@@ -121,9 +124,10 @@ def _syntax_error(parser: Lark, source: str, exc: UnexpectedInput) -> ErrorItem:
                 column = len(before) - (before.rfind("\n") + 1) + 1
                 message = f"missing ';' here ({message.replace('unexpected ', 'found ')} next)"
     elif isinstance(exc, UnexpectedCharacters):
-        ch = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
+        pos: int = exc.pos_in_stream or 0
+        ch = source[pos] if pos < len(source) else ""
         message = f"unexpected character {ch!r}"
-        if ch == '"' or source[exc.pos_in_stream - 1 : exc.pos_in_stream + 1].endswith('"'):
+        if ch == '"' or source[pos - 1 : pos + 1].endswith('"'):
             message += " (unterminated string?)"
         expected = _describe_expected(parser, exc.allowed or set())
     elif isinstance(exc, UnexpectedEOF):
@@ -145,7 +149,7 @@ def _token_text(tok: Token) -> str:
     return f"'{text}'" if len(text) <= 40 else f"'{text[:37]}...'"
 
 
-def _span(node: Tree | Token) -> A.Span:
+def _span(node: "Node | Token") -> A.Span:
     if isinstance(node, Token):
         return A.Span(node.line or 0, node.column or 0, node.end_line or 0, node.end_column or 0,
                       node.start_pos or 0, node.end_pos or 0)
@@ -184,7 +188,7 @@ class _Builder:
         self.errors.append(error_at(self.source, _span(node), message))
 
     # ---- declarations ---------------------------------------------------------------------
-    def program(self, tree: Tree) -> A.Program:
+    def program(self, tree: Node) -> A.Program:
         lets, tools = [], []
         for child in tree.children:
             if child.data == "let_decl":
@@ -197,15 +201,16 @@ class _Builder:
                 tools.append(self.tool_short(child))
         return A.Program(tuple(lets), tuple(tools), self.source)
 
-    def tool_id(self, node: Tree) -> tuple[str, bool]:
-        tok = node.children[0]
+    def tool_id(self, node: Node) -> tuple[str, bool]:
+        tok: Any = node.children[0]
         if tok.type == "REGEX":
             return _quoted(tok, 1, True), True
         return _quoted(tok, 0, False), False
 
-    def tool_decl(self, tree: Tree) -> A.Tool:
+    def tool_decl(self, tree: Node) -> A.Tool:
         pattern, is_regex = self.tool_id(tree.children[0])
         priority, checks, blocks = 0, [], []
+        m: Any
         for m in tree.children[1:]:
             sp = _span(m)
             doc = self.doc_for(sp)
@@ -213,13 +218,13 @@ class _Builder:
                 priority = int(m.children[0])
             elif m.data == "check":
                 level_t, effect_t, cond_t = m.children
-                level = "hard" if str(level_t.children[0]) in ("must", "hard") else "soft"
+                level: A.Level = "hard" if str(level_t.children[0]) in ("must", "hard") else "soft"
                 cond = None if not cond_t.children else self.expr(cond_t.children[0])
-                checks.append(A.Check(level, str(effect_t.children[0]), cond, sp, doc))
+                checks.append(A.Check(level, cast(A.Effect, str(effect_t.children[0])), cond, sp, doc))
             elif m.data == "result_block":
                 blocks.append(A.Block("result", self.stmts(m.children), sp, doc))
             elif m.data == "session_block":
-                phase = str(m.children[0].children[0])
+                phase = cast(A.Phase, str(m.children[0].children[0]))
                 blocks.append(A.Block(phase, self.stmts(m.children[1:]), sp, doc))
             elif m.data == "member_short":
                 cond = self.expr(m.children[0])
@@ -230,19 +235,19 @@ class _Builder:
         return A.Tool(pattern, is_regex, priority, tuple(checks), tuple(blocks), sp, self.doc_for(sp),
                       _span(tree.children[0]))
 
-    def target(self, children: list) -> tuple[str, list]:
+    def target(self, children: list[Any]) -> tuple[A.Phase, list[Any]]:
         if children and isinstance(children[0], Tree) and children[0].data == "target_spec":
             words = [str(t) for t in children[0].children]
             phase = "result" if words[0] == "result" else (words[1] if len(words) > 1 else "after")
-            return phase, children[1:]
+            return cast(A.Phase, phase), children[1:]
         return "result", children
 
-    def tool_short(self, tree: Tree) -> A.Tool:
+    def tool_short(self, tree: Node) -> A.Tool:
         pattern, is_regex = self.tool_id(tree.children[0])
-        rest = tree.children[1:]
+        rest: list[Any] = tree.children[1:]
         priority = 0
         if rest and isinstance(rest[0], Tree) and rest[0].data == "short_prio":
-            priority = int(rest[0].children[0])
+            priority = int(cast(Any, rest[0].children[0]))
             rest = rest[1:]
         phase, rest = self.target(rest)
         sp = _span(tree)
@@ -254,7 +259,7 @@ class _Builder:
         block = A.Block(phase, (stmt,), sp, doc)
         return A.Tool(pattern, is_regex, priority, (), (block,), sp, doc, _span(tree.children[0]))
 
-    def stmts(self, children: list) -> tuple[A.Stmt, ...]:
+    def stmts(self, children: list[Any]) -> tuple[A.Stmt, ...]:
         out: list[A.Stmt] = []
         for c in children:
             if c.data == "update":
@@ -265,7 +270,7 @@ class _Builder:
                                        sp, self.doc_for(sp)))
         return tuple(out)
 
-    def update(self, tree: Tree) -> A.Update:
+    def update(self, tree: Node) -> A.Update:
         target, op, expr = tree.children
         sp = _span(tree)
         tgt = self.expr(target)
@@ -276,14 +281,14 @@ class _Builder:
         return A.Update(tgt, str(op.children[0]), self.expr(expr), sp, self.doc_for(sp))
 
     # ---- expressions ----------------------------------------------------------------------
-    def expr(self, node: Tree | Token) -> A.Expr:
+    def expr(self, node: "Node | Token") -> A.Expr:
         sp = _span(node)
         if isinstance(node, Token):  # pragma: no cover - every token is wrapped by a rule
             return A.StrLit(str(node), sp)
         kind = node.data
-        ch = node.children
+        ch: list[Any] = node.children
         if kind == "or_" or kind == "and_":
-            return A.BoolOp(kind[:-1], self.expr(ch[0]), self.expr(ch[1]), sp)
+            return A.BoolOp(cast("Literal['and', 'or']", kind[:-1]), self.expr(ch[0]), self.expr(ch[1]), sp)
         if kind == "not_":
             return A.Not(self.expr(ch[0]), sp)
         if kind in ("in_", "eq", "ne", "overlaps", "subset", "superset"):
@@ -319,12 +324,12 @@ class _Builder:
             return self.access(node)
         if kind == "aggregation":
             op = str(ch[0].children[0])
-            return A.Access("args", str(ch[1]), sp, agg=op)
+            return A.Access("args", str(ch[1]), sp, agg=cast(A.Agg, op))
         if kind.endswith("_dom"):
             return self.domain(node)
         raise PolicyError([error_at(self.source, sp, f"internal: unknown syntax node {kind}")])  # pragma: no cover
 
-    def access(self, node: Tree) -> A.Expr:
+    def access(self, node: Node) -> A.Expr:
         sp = _span(node)
         parts = [str(t) for t in node.children]
         head, rest = parts[0], parts[1:]
@@ -338,8 +343,8 @@ class _Builder:
         if scope in ("result", "session"):
             if len(rest) != 1:
                 self.err(node, f"'{'.'.join(parts)}': expected {head}.tags, .producers, .consumers or .value")
-                return A.Access(scope, "tags", sp)
-            return A.Access(scope, rest[0], sp)
+                return A.Access(cast(A.Scope, scope), "tags", sp)
+            return A.Access(cast(A.Scope, scope), rest[0], sp)
         if scope == "args":
             if not rest or len(rest) > 2:
                 self.err(node, f"'{'.'.join(parts)}': expected @args.FIELD or @args.FIELD.union/.intersect")
@@ -348,13 +353,13 @@ class _Builder:
             if agg not in ("union", "intersect"):
                 self.err(node, f"'{'.'.join(parts)}': aggregation must be .union or .intersect, not .{agg}")
                 agg = "union"
-            return A.Access("args", rest[0], sp, agg=agg)
+            return A.Access("args", rest[0], sp, agg=cast(A.Agg, agg))
         if rest:
             self.err(node, f"'{'.'.join(parts)}': unknown accessor; expected @result, @session, @args or @FIELD")
         return A.Access("context", scope, sp)
 
-    def number(self, node: Tree) -> float | int:
-        tok = node.children[0]
+    def number(self, node: Node) -> float | int:
+        tok: Any = node.children[0]
         text = str(tok)
         if tok.type == "INF":
             return -math.inf if text.startswith("-") else math.inf
@@ -362,10 +367,11 @@ class _Builder:
             return float(text)
         return int(text)
 
-    def range(self, node: Tree, as_epoch: bool = False) -> A.Range:
+    def range(self, node: Node, as_epoch: bool = False) -> A.Range:
         lo = hi = None
         op = None
         seen_op = False
+        c: Any
         for c in node.children:
             if isinstance(c, Tree) and c.data == "range_op":
                 op = str(c.children[0])
@@ -380,7 +386,7 @@ class _Builder:
             return A.Range(lo, lo)
         return A.Range(lo, hi, op.startswith("<"), op.endswith("<"))
 
-    def dt_value(self, node: Tree | Token) -> float:
+    def dt_value(self, node: "Node | Token") -> float:
         if isinstance(node, Tree) and node.data == "number":
             return float(self.number(node))
         text = str(node)
@@ -391,18 +397,19 @@ class _Builder:
             self.err(node, f"invalid datetime {text}: expected ISO 8601 such as d\"2024-01-31T12:00:00Z\"")
             return 0.0
 
-    def domain(self, node: Tree) -> A.Domain:
+    def domain(self, node: Node) -> A.Domain:
         sp = _span(node)
         kind = node.data[:-4]
-        ch = node.children
+        ch: list[Any] = node.children
         if kind == "bool":
             return A.Domain("bool", sp, boolean=str(ch[0].children[0]) == "true")
         if kind in ("int", "float"):
-            return A.Domain(kind, sp, range=self.range(ch[0]))
+            return A.Domain(cast(A.DomainKind, kind), sp, range=self.range(ch[0]))
         if kind == "dt":
             return A.Domain("datetime", sp, range=self.range(ch[0], as_epoch=True))
         pat = ch[0]
-        mode = {"pat_exact": "exact", "pat_regex": "regex", "pat_like": "like"}[pat.data]
+        modes: dict[str, A.StrMode] = {"pat_exact": "exact", "pat_regex": "regex", "pat_like": "like"}
+        mode = modes[pat.data]
         text = _quoted(pat.children[0], 0 if mode == "exact" else 1, mode != "exact")
         length = self.range(ch[1].children[0]) if len(ch) > 1 else None
         return A.Domain("str", sp, str_mode=mode, str_text=text, length=length)

@@ -106,7 +106,7 @@ def _branching(v: Any) -> BranchingMetaPolicy:
         if isinstance(items, str) or not all(isinstance(x, str) for x in items):
             raise PolicyError(f"branching_meta_policy.{key} must be a list of strings")
         sets[key] = frozenset(items)
-    return BranchingMetaPolicy(mode, **sets)
+    return BranchingMetaPolicy("allow" if mode == "allow" else "deny", **sets)
 
 
 def llm_blocked_sqrt(presets: PolicyPresets) -> str:
@@ -121,7 +121,7 @@ def llm_blocked_sqrt(presets: PolicyPresets) -> str:
 
 
 def with_non_executable(meta: Meta) -> Meta:
-    return Meta(meta.producers, meta.consumers, meta.tags.union(StrSet(frozenset((NON_EXECUTABLE_TAG,)))))
+    return Meta(meta.producers, meta.consumers, meta.tags.union(StrSet(frozenset((NON_EXECUTABLE_TAG,)))), meta.untrusted)
 
 
 def check_branch(mode: str, policy: BranchingMetaPolicy, condition: Meta) -> Decision:

@@ -30,6 +30,7 @@ from typing import Any, AsyncIterator
 import httpx
 
 from airlock import __version__
+from airlock.jsonsafe import JsonInputError, dump_bytes, loads
 from airlock.providers.errors import UpstreamError, default_error_type, scrub
 from airlock.providers.registry import (
     ANTHROPIC_VERSION,
@@ -101,9 +102,10 @@ class UpstreamClient:
         prep = self._prepare(provider, api, body, api_key, extra_headers, stream=False)
         resp, attempts = await self._open(prep, read_body=True)
         try:
-            data = json.loads(resp.content)
-        except ValueError:
-            raise UpstreamError(502, f"Provider {provider} answered HTTP {resp.status_code} with a body that is not JSON.",
+            data = loads(resp.content, surrogates="replace")
+        except JsonInputError as exc:
+            raise UpstreamError(502, f"Provider {provider} answered HTTP {resp.status_code} with a body Airlock "
+                                f"cannot read: {exc}.",
                                 provider=provider, error_type="upstream_error", upstream_status=resp.status_code) from None
         return UpstreamResult(resp.status_code, data, resp.headers, provider, attempts)
 
@@ -179,7 +181,7 @@ class UpstreamClient:
         params = {}
         if spec.auth is AuthStyle.AZURE and not base.rstrip("/").endswith("/v1"):
             params["api-version"] = self.settings.sequrity_azure_api_version
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        content = dump_bytes(body)
         secrets = tuple(s for s in {key, *_all_keys(self.settings)} if s)
         return _Prepared(provider, url, params, headers, content, secrets)
 
@@ -319,8 +321,8 @@ async def _read_quietly(resp: httpx.Response) -> bytes:
 def _upstream_message(content: bytes) -> str:
     """The human part of an upstream error body, whatever its shape; bounded in length."""
     try:
-        data = json.loads(content)
-    except ValueError:
+        data = loads(content, surrogates="replace")
+    except JsonInputError:
         return content[:300].decode("utf-8", errors="replace").strip()
     if isinstance(data, dict):
         err = data.get("error", data)

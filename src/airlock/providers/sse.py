@@ -10,9 +10,10 @@ and blocks without ``data`` not dispatched.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterable, AsyncIterator
+
+from airlock.jsonsafe import loads
 
 
 @dataclass(slots=True)
@@ -31,7 +32,7 @@ class SSEEvent:
     def json(self) -> Any:
         """``data`` parsed as JSON (cached); raises ``ValueError`` if it is not JSON."""
         if self._json is None:
-            self._json = json.loads(self.data)
+            self._json = loads(self.data, surrogates="replace")
         return self._json
 
     def encode(self) -> bytes:

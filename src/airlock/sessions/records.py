@@ -9,7 +9,11 @@ from typing import Any
 
 @dataclass(slots=True)
 class KeyRecord:
-    """An Airlock API key. Only the SHA-256 of the secret is ever stored; ``prefix`` is for display."""
+    """An Airlock API key. Only the SHA-256 of the secret is ever stored; ``prefix`` is for display.
+
+    ``policy_locked``: the key's saved policy is the operator's and cannot be weakened by a
+    request (header policies become additional, restrict-only ones; see ``config.resolver``).
+    """
 
     id: str
     name: str
@@ -18,6 +22,7 @@ class KeyRecord:
     base_config: dict[str, Any]
     created_at: datetime
     revoked_at: datetime | None = None
+    policy_locked: bool = False
 
     @property
     def active(self) -> bool:

@@ -16,6 +16,7 @@ api_keys = Table(
     Column("base_config", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("policy_locked", Boolean, nullable=False, default=False),
 )
 
 sessions = Table(

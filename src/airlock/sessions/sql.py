@@ -68,6 +68,7 @@ class SqlStore:
                     base_config=record.base_config,
                     created_at=record.created_at,
                     revoked_at=record.revoked_at,
+                    policy_locked=record.policy_locked,
                 )
             )
 
@@ -151,7 +152,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _key(row) -> KeyRecord:
     return KeyRecord(
-        row.id, row.name, row.prefix, row.key_hash, row.base_config, _aware(row.created_at), _aware(row.revoked_at)
+        row.id, row.name, row.prefix, row.key_hash, row.base_config, _aware(row.created_at), _aware(row.revoked_at),
+        bool(row.policy_locked),
     )
 
 

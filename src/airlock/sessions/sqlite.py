@@ -77,9 +77,10 @@ class SqliteStore:
 
         try:
             self.db.execute(
-                "INSERT INTO api_keys (id, name, prefix, key_hash, base_config, created_at, revoked_at) VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO api_keys (id, name, prefix, key_hash, base_config, created_at, revoked_at, policy_locked)"
+                " VALUES (?,?,?,?,?,?,?,?)",
                 (record.id, record.name, record.prefix, record.key_hash, json.dumps(record.base_config),
-                 record.created_at.strftime(_FORMAT), None),
+                 record.created_at.strftime(_FORMAT), None, int(record.policy_locked)),
             )
         except sqlite3.IntegrityError as exc:  # same exception type as the SQLAlchemy store raises
             raise IntegrityError("INSERT INTO api_keys", None, exc) from exc
@@ -132,7 +133,7 @@ class SqliteStore:
 
 def _key(row: sqlite3.Row) -> KeyRecord:
     return KeyRecord(row["id"], row["name"], row["prefix"], row["key_hash"], json.loads(row["base_config"]),
-                     _time(row["created_at"]), _time(row["revoked_at"]))
+                     _time(row["created_at"]), _time(row["revoked_at"]), bool(row["policy_locked"]))
 
 
 def _session(row: sqlite3.Row) -> SessionRecord:

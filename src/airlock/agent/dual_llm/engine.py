@@ -12,7 +12,7 @@ State layout (``STATE_VERSION`` 1)::
     turn          turns started in this session (max_n_turns)
     closed        true once the last allowed turn has answered (the caller closes the session)
     session_meta  SessionMeta JSON carried across programs, attempts and turns
-    policies      SQRT sources added by ``set_policy`` (appended to the key's/header's policy)
+    policies      SQRT sources added by ``set_policy`` (each a restrict-only planner layer)
     cache         force_to_cache results: canonical [tool, args] → {result, is_error}
     seen          fingerprints of the trusted (user/system) messages seen so far (history mismatch)
     turns         finished turns for the planner's context: query, context, program, status,
@@ -35,11 +35,11 @@ from typing import Any
 import re2
 
 from airlock import interpreter as interp
+from airlock.agent.authority import PolicyConfigError, planner_code_error, session_policy
 from airlock.agent.conversation import AgentOutput, Conversation, Message, ToolCallOut, ToolDef
 from airlock.config import ResolvedConfig
 from airlock.interpreter import ExecutionRecord, Failed, Finished, Limits, RunOptions, Suspended, ToolSpec
 from airlock.meta import SessionMeta
-from airlock.policy import PolicyError, compile_policy
 from airlock.providers import UpstreamClient
 from airlock.providers.registry import ApiFormat
 from airlock.sessions.ids import new_tool_call_id
@@ -325,16 +325,10 @@ class _Request:
 
     def _compiled_policy(self) -> Any:
         if self._policy is None:
-            codes = self.config.codes
-            sources = [codes.code or ""]
-            if codes.language == "sqrt":
-                sources += self.state["policies"]
             try:
-                compiled = compile_policy(sources, codes.language, presets=self.config.presets,
-                                          fail_fast=self.config.policy.fail_fast, mode=self.config.policy.mode)
-            except PolicyError as exc:
-                return {"code": "invalid_policy", "message": f"The session's policy does not compile: {exc}"}
-            self._policy = internal.GuardedPolicy(compiled)
+                self._policy = session_policy(self.config, self.state["policies"])
+            except PolicyConfigError as exc:
+                return {"code": "invalid_policy", "message": f"The session's {exc.authority} policy does not compile: {exc}"}
         return self._policy
 
     async def _execute(self, policy: Any) -> Any:
@@ -426,12 +420,9 @@ class _Request:
         for h in history:
             if h.get("kind") == "tool_call" and h.get("tool") == "set_policy" and h.get("verdict") == "allowed":
                 code = (h.get("args") or {}).get("code")
-                if isinstance(code, str) and code not in self.state["policies"]:
-                    try:
-                        compile_policy(code)
-                    except PolicyError:
-                        continue
+                if isinstance(code, str) and code not in self.state["policies"] and planner_code_error(code) is None:
                     self.state["policies"].append(code)
+                    self._policy = None  # the next run sees the new planner layer
 
     async def _on_finished(self, outcome: Finished) -> AgentOutput | None:
         cur, fsm = self.state["current"], self.fsm

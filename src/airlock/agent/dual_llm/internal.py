@@ -13,12 +13,10 @@ requested JSON Schema (retrying with the complaint) before the program sees it.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from typing import Any
 
+from airlock.agent.authority import planner_code_error
 from airlock.interpreter import InternalTool
-from airlock.meta import SessionMeta, Tagged
-from airlock.policy import PolicyError, compile_policy
-from airlock.policy.decision import Decision
 
 from .llms import Llms, parse_json
 from .prompts import template
@@ -29,12 +27,11 @@ QLLM_TRIES = 3
 
 
 def _set_policy(code: str) -> Any:
-    if not isinstance(code, str) or not code.strip():
-        raise ValueError("set_policy needs SQRT code as a non-empty string")
-    try:
-        compile_policy(code)
-    except PolicyError as exc:
-        raise ValueError(f"invalid SQRT policy: {exc}") from None
+    # The policy takes effect as a restrict-only planner layer once the program has run
+    # (engine._collect_policies); the literal-code rule is the policy stack's own.
+    problem = planner_code_error(code)
+    if problem is not None:
+        raise ValueError(problem)
     return None
 
 
@@ -105,22 +102,3 @@ async def detect_error(llms: Llms, tool: str, text: str, config: Any) -> bool:
         return False
     return bool(isinstance(value, dict) and value.get("is_error") is True)
 
-
-class GuardedPolicy:
-    """The session's compiled policy, plus one rule of our own: ``set_policy`` code must be a
-    literal the planner wrote. Code carrying any producer or tag came from data, and letting
-    data write policy would let an injection rewrite the rules that contain it."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def check_call(self, tool: str, args: Mapping[str, Tagged], session: SessionMeta) -> Any:
-        if tool == "set_policy":
-            tainted = [k for k, a in args.items() if not a.meta.producers.is_empty() or not a.meta.tags.is_empty()]
-            if tainted:
-                return Decision(tool, "hard_denied", reason="set_policy code must be written by the planner, "
-                                "not derived from data (argument carries metadata)")
-        return self.inner.check_call(tool, args, session)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)

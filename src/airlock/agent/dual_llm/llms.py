@@ -8,13 +8,13 @@ detector) uses the QLLM model. Keeping that split in one place makes it auditabl
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from airlock.agent import llm as llm_mod
 from airlock.agent.conversation import Usage
+from airlock.jsonsafe import JsonInputError, loads
 from airlock.providers import UpstreamClient
 from airlock.providers.registry import ApiFormat
 
@@ -52,12 +52,17 @@ class Llms:
 
 
 def parse_json(text: str) -> Any:
+    """An LLM's JSON answer (fences and surrounding prose tolerated). Raises ``ValueError`` for
+    anything else — including nesting deeper than ``jsonsafe.MAX_DEPTH``, which the callers
+    treat as an invalid answer (retry, then a failure answer), never as a crash."""
     m = _FENCE.match(text or "")
     body = m.group(1) if m else (text or "")
     try:
-        return json.loads(body)
-    except ValueError:
+        return loads(body, surrogates="replace")
+    except JsonInputError as exc:
+        if "nested deeper" in exc.reason:
+            raise
         start = min((i for i in (body.find("{"), body.find("[")) if i >= 0), default=-1)
         if start < 0:
             raise
-        return json.loads(body[start:body.rfind("}" if body[start] == "{" else "]") + 1])
+        return loads(body[start:body.rfind("}" if body[start] == "{" else "]") + 1], surrogates="replace")

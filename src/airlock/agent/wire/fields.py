@@ -5,11 +5,11 @@ Shared by the three per-API parsers so that every API reports bad shapes the sam
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from airlock.agent.conversation import Message
 from airlock.agent.wire.errors import WireError
+from airlock.jsonsafe import JsonInputError, loads
 
 
 
@@ -47,9 +47,10 @@ def parse_arguments(raw: Any, param: str) -> dict[str, Any]:
     if not isinstance(raw, str):
         raise WireError(param, f"expected a JSON string, got {kind_of(raw)}")
     try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise WireError(param, f"is not valid JSON ({exc})") from None
+        value = loads(raw)
+    except JsonInputError as exc:
+        raise WireError(f"{param}.{exc.path}" if exc.path else param, f"is {exc.reason}" if exc.reason.startswith("not ")
+                        else exc.reason) from None
     if not isinstance(value, dict):
         raise WireError(param, f"must encode a JSON object, got {kind_of(value)}")
     return value

@@ -28,6 +28,7 @@ from typing import Any, Iterator
 
 from airlock.agent.conversation import AgentOutput
 from airlock.agent.wire import render as r
+from airlock.jsonsafe import dump_bytes
 from airlock.providers.registry import ApiFormat
 
 PIECE = 48  # characters per delta
@@ -35,9 +36,9 @@ PIECE = 48  # characters per delta
 
 def sse_event(data: Any, event: str | None = None) -> bytes:
     """One SSE event; ``data`` is JSON-encoded unless it is already a string (``[DONE]``)."""
-    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    payload = data if isinstance(data, str) else dump_bytes(data).decode("utf-8")
     head = f"event: {event}\n" if event else ""
-    return f"{head}data: {payload}\n\n".encode()
+    return f"{head}data: {payload}\n\n".encode("utf-8", errors="replace")
 
 
 def pieces(text: str, size: int = PIECE) -> list[str]:

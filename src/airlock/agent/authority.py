@@ -1,0 +1,67 @@
+"""Config → the session's policy: the one place both agents get their policy from.
+
+The single-LLM guard and the dual-LLM engine call ``session_policy(config, planner)``; worker
+processes can rebuild the same policy from ``policy_spec(config, planner).to_json()``.
+
+Layers (``airlock.policy.PolicySpec``), in authority order:
+
+1. base — ``config.policy.codes`` with the resolved presets and mode. It is the key's code, or
+   the header's when the key's policy is not locked and the header replaced it
+   (``config.codes_authority``);
+2. ``header`` — under a locked key, the header's code (``config.header_codes``), restrict-only;
+3. ``planner`` — one per ``set_policy`` code accepted so far, restrict-only in every mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from airlock.policy import LayerError, LayerSpec, PolicyError, PolicyPresets, PolicySpec, PolicyStack, build_policy, compile_policy
+from airlock.policy.authority import ADDITIONAL_PRESETS
+
+
+class PolicyConfigError(Exception):
+    """A layer's policy does not compile. ``authority`` says whose: ``header`` (the client's, a
+    400 naming X-Policy), ``key`` (the operator's saved policy) or ``planner``."""
+
+    def __init__(self, authority: str, message: str) -> None:
+        super().__init__(message)
+        self.authority = authority
+
+
+def policy_spec(config: Any, planner: Sequence[str] = ()) -> PolicySpec:
+    codes = config.codes
+    base = LayerSpec(config.codes_authority, (codes.code,) if codes.code.strip() else (), codes.language,
+                     PolicyPresets.from_value(config.presets), config.policy.mode, bool(config.policy.fail_fast))
+    spec = PolicySpec((base,))
+    header = config.header_codes
+    if header is not None and header.code.strip():
+        spec = spec.with_layer(LayerSpec("header", (header.code,), header.language, ADDITIONAL_PRESETS,
+                                         fail_fast=bool(config.policy.fail_fast)))
+    for code in planner:
+        spec = spec.with_layer(LayerSpec("planner", (code,)))
+    return spec
+
+
+def session_policy(config: Any, planner: Sequence[str] = ()) -> PolicyStack:
+    """The compiled (cached) stack for a resolved config plus the planner's policies."""
+    try:
+        return build_policy(policy_spec(config, planner))
+    except LayerError as exc:
+        raise PolicyConfigError(exc.authority, str(exc)) from None
+    except PolicyError as exc:  # a malformed spec: the config itself is inconsistent
+        raise PolicyConfigError(config.codes_authority, str(exc)) from None
+
+
+def planner_code_error(code: Any) -> str | None:
+    """Why ``set_policy`` code cannot become a planner layer (``None`` when it can)."""
+    if not isinstance(code, str) or not code.strip():
+        return "set_policy needs SQRT code as a non-empty string"
+    try:
+        compile_policy(code, presets=ADDITIONAL_PRESETS)
+    except PolicyError as exc:
+        return f"invalid SQRT policy: {exc}"
+    return None
+
+
+__all__ = ["PolicyConfigError", "planner_code_error", "policy_spec", "session_policy"]

@@ -1,0 +1,142 @@
+"""JSON and text from outside (clients, providers, LLM answers) made safe to hash, store and send.
+
+Two inputs crash code that trusts ``json.loads``:
+
+* **Depth.** A 100k-deep ``[[[...]]]`` makes ``json.loads`` raise ``RecursionError`` (not a
+  ``ValueError``), and a merely deep value parses but later blows the stack of whatever walks
+  it (validation, the interpreter, ``json.dumps``). ``MAX_DEPTH`` bounds every value we accept;
+  real tool schemas and conversations stay far below it.
+* **Lone surrogates.** ``"\\ud800"`` is valid JSON but decodes to a ``str`` that cannot be
+  encoded as UTF-8, so hashing it, storing it in PostgreSQL or sending it in a response fails.
+  Client input with one is rejected (the caller gets a 400 naming where); provider and LLM
+  output has it replaced by U+FFFD, as any UTF-8 decoder would.
+
+Raw bytes decoded as UTF-8 cannot contain surrogates, so only ``\\uD8xx``-``\\uDFxx`` escapes can
+produce them: the value is walked for lone surrogates only when the text contains such an
+escape, which keeps the common path at one regex scan.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+MAX_DEPTH = 100
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class JsonInputError(ValueError):
+    """JSON we refuse; ``path`` is the dotted location of the problem (``""`` for the whole)."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.reason = message
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            # Parsers disagree on which duplicate wins; a policy check on one reading and a
+            # client acting on the other is exactly the gap an attacker wants.
+            raise JsonInputError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    # Python accepts NaN/Infinity; JSON does not, and strict encoders downstream would choke.
+    raise JsonInputError(f"{name} is not a JSON value")
+
+
+def loads(data: str | bytes, *, surrogates: Literal["reject", "replace"] = "reject", max_depth: int = MAX_DEPTH,
+          unique_keys: bool = False, constants: bool = False) -> Any:
+    """``json.loads`` that raises only ``JsonInputError`` (a ``ValueError``) on hostile input.
+
+    ``constants=True`` lets ``NaN``/``Infinity`` through for a validator that names the field."""
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JsonInputError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    else:
+        text = data
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates if unique_keys else None,
+                           parse_constant=None if constants else _no_constant)
+    except RecursionError:
+        raise JsonInputError(f"nested deeper than {max_depth} levels") from None
+    except JsonInputError:
+        raise
+    except ValueError as exc:
+        raise JsonInputError(f"not valid JSON ({exc})") from None
+    check_depth(value, max_depth)
+    if _SURROGATE_ESCAPE.search(text) or (not isinstance(data, (bytes, bytearray)) and _SURROGATE.search(text)):
+        value = _surrogates(value, surrogates)
+    return value
+
+
+def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
+    """Raise ``JsonInputError`` if containers nest deeper than ``max_depth``.
+
+    Level by level, one comprehension per level: measured 5x faster than a per-node stack walk
+    (50 ms vs 270 ms on a 1.7 MB body of 105k containers, where ``json.loads`` takes 90 ms)."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            raise JsonInputError(f"nested deeper than {max_depth} levels")
+        level = [v for node in level for v in (node.values() if type(node) is dict else node)
+                 if type(v) is dict or type(v) is list]
+
+
+def _surrogates(value: Any, mode: str, path: str = "") -> Any:
+    if isinstance(value, str):
+        if not _SURROGATE.search(value):
+            return value
+        if mode == "reject":
+            bad = _SURROGATE.search(value)
+            assert bad is not None
+            raise JsonInputError(f"contains a lone UTF-16 surrogate (\\u{ord(bad.group()):04x}), "
+                                 "which is not valid Unicode", path)
+        return scrub(value)
+    if isinstance(value, list):
+        return [_surrogates(v, mode, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {_surrogates(k, mode, f"{path}.{k!r}" if path else repr(k)):
+                _surrogates(v, mode, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    return value
+
+
+def scrub(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (valid pairs were already joined
+    by the JSON decoder; a surrogate left in a ``str`` is always unpaired)."""
+    if not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def dump_bytes(value: Any) -> bytes:
+    """Compact UTF-8 JSON of ``value``; a lone surrogate (only data decoded from inside a tool
+    result can still hold one) is replaced rather than crash the encoder."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return scrub(text).encode("utf-8")
+
+
+def find_surrogate(value: Any) -> str | None:
+    """The path of the first string holding a lone surrogate in an already-decoded value."""
+    try:
+        _surrogates(value, "reject")
+    except JsonInputError as exc:
+        return exc.path or "(value)"
+    return None
+
+
+__all__ = ["JsonInputError", "MAX_DEPTH", "check_depth", "dump_bytes", "find_surrogate", "loads", "scrub"]
