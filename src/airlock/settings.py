@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     # Request limits.
     max_body_bytes: int = 10 * 1024 * 1024
 
+    # Planner programs: per-run limits, and the pool of worker processes that runs them.
+    program_wall_time_s: float = 10.0
+    program_max_steps: int = 1_000_000
+    program_max_memory_mb: int = 512
+    workers_min: int = 2
+    workers_max: int = 16
+    workers_per_key: int = 12
+    worker_memory_mb: int = 1024
+    worker_kill_grace_s: float = 2.0
+    worker_queue_timeout_s: float = 30.0
+
     log_level: str = "info"
 
     def allowed_model_set(self) -> set[str] | None:

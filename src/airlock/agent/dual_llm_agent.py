@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from airlock.agent.call import Call, JsonReply, StreamReply
 from airlock.agent.dual_llm import DualLLMEngine
-from airlock.agent.dual_llm.engine import repeats_final
+from airlock.agent.dual_llm.engine import EngineBusy, repeats_final
+from airlock.interpreter import Limits
+from airlock.sandbox import Runner
 from airlock.agent.wire import WireError, parse_conversation, render_json, render_sse
 from airlock.api.errors import ApiError
 from airlock.providers import UpstreamClient, UpstreamError
@@ -19,8 +21,9 @@ from airlock.sessions.store import SessionConflict, Store
 
 
 class DualLLM:
-    def __init__(self, upstream: UpstreamClient, store: Store) -> None:
-        self.engine = DualLLMEngine(upstream)
+    def __init__(self, upstream: UpstreamClient, store: Store, runner: Runner | None = None,
+                 limits: Limits | None = None) -> None:
+        self.engine = DualLLMEngine(upstream, runner, limits)
         self.store = store
 
     async def serve(self, call: Call) -> JsonReply | StreamReply:
@@ -35,9 +38,12 @@ class DualLLM:
             output = await self.engine.run(
                 conversation, call.config, state,
                 session_id=call.session.id, provider=call.provider, api=call.api, api_key=call.byok_key,
+                owner=call.key.id,
             )
         except UpstreamError as exc:
             raise ApiError(exc.status, exc.message, exc.error_type, headers=exc.headers) from None
+        except EngineBusy as exc:
+            raise ApiError(503, str(exc), "overloaded_error", headers={"Retry-After": "1"}) from None
         if state.get("closed"):
             call.session.closed = True
         try:

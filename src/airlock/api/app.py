@@ -31,6 +31,7 @@ class Services:
     upstream: Any
     auth: Authenticator
     single_llm: Any
+    programs: Any = None  # the pool of program workers (airlock.sandbox.ProgramPool)
     dual_llm: Any = None
 
     def agent_for(self, config: Any):
@@ -42,7 +43,12 @@ class Services:
             except ImportError:
                 raise ApiError(501, "The dual-LLM agent is not available in this build; use agent_arch 'single-llm'.",
                                "not_implemented", param="X-Features.agent_arch") from None
-            self.dual_llm = DualLLM(self.upstream, self.store)
+            from airlock.interpreter import Limits
+
+            s = self.settings
+            limits = Limits(wall_time_s=s.program_wall_time_s, max_steps=s.program_max_steps,
+                            max_memory_mb=s.program_max_memory_mb)
+            self.dual_llm = DualLLM(self.upstream, self.store, self.programs, limits)
         return self.dual_llm
 
 
@@ -58,17 +64,23 @@ def create_app(settings: Settings | None = None, store: Any = None) -> FastAPI:
         own_store = store is None
         the_store = store or store_from_url(settings.database_url)
         await the_store.start()
+        from airlock.sandbox import PoolSettings, ProgramPool
+
         upstream = UpstreamClient(settings)
+        programs = ProgramPool(PoolSettings.from_settings(settings))
+        await programs.start()  # workers warm before the first request
         app.state.services = Services(
             settings=settings,
             store=the_store,
             upstream=upstream,
             auth=Authenticator(the_store),
             single_llm=SingleLLM(upstream, the_store),
+            programs=programs,
         )
         try:
             yield
         finally:
+            await programs.close()
             await upstream.aclose()
             if own_store:
                 await the_store.close()

@@ -9,9 +9,10 @@ the time between checks is bounded too.
 Memory is checked *before* an allocation, from its computed size (``alloc``): the budget keeps
 the process's measured growth at the last sample plus every byte allocated since — an upper bound
 of the current growth, as frees are not subtracted — and re-measures only when that bound would
-pass the limit. So a program can never allocate past the limit between two samples (the v1
-interpreter sampled every few thousand steps, and large f-strings finished at 1.2 GB under a 1 GB
-limit). In a worker process the measured growth is that process's own; the worker's OS limit
+pass the limit. So a program can never allocate past the limit between two samples by the sizes
+it computes (the v1 interpreter only sampled, every few thousand steps, and large f-strings
+finished at 1.2 GB under a 1 GB limit); the step checks also re-measure, which bounds what the
+estimates miss. In a worker process the measured growth is that process's own; the worker's OS limit
 (``RLIMIT_AS``) is the last line behind this one.
 """
 
@@ -41,8 +42,9 @@ def str_bytes(n_chars: int, ascii_only: bool) -> int:
     return 64 + n_chars * (1 if ascii_only else 4)
 
 
-#: Memory charged per element of a new container (the element's Value wrapper and slot).
-ELEMENT_BYTES = 80
+#: Memory charged per element of a new container: a Value wrapper, its slot, and a dict entry's
+#: share of the table (measured: ~150 bytes per dict entry of ints; an upper bound for lists).
+ELEMENT_BYTES = 160
 
 
 class Budget:
@@ -74,6 +76,14 @@ class Budget:
             raise ResourceLimitExceeded(f"program exceeded max_steps ({lim.max_steps})", limit="max_steps")
         if time.monotonic() > self.deadline:
             raise ResourceLimitExceeded(f"program exceeded wall_time_s ({lim.wall_time_s})", limit="wall_time_s")
+        if self.mem_limit:
+            # Re-anchor the bound on the measured size: Python's real cost per object can exceed
+            # the estimates, and this keeps the overshoot to what CHECK_EVERY steps allocate.
+            self.mem_grown = max(0, rss_bytes() - self.mem_base)
+            self.mem_unsampled = 0
+            if self.mem_grown > self.mem_limit:
+                raise ResourceLimitExceeded(f"program exceeded max_memory_mb ({lim.max_memory_mb})",
+                                            limit="max_memory_mb")
         self.next_check = min(lim.max_steps + 1, self.steps + CHECK_EVERY)
 
     def loop_limit(self, n: int) -> None:
@@ -97,6 +107,8 @@ class Budget:
                 limit="max_collection_len")
         if new_elements:
             self.alloc(new_elements * ELEMENT_BYTES)
+            # Building n elements is work: charge it, so the clock is looked at during bulk builds.
+            self.charge(1 + (new_elements >> 4))
 
     def int_bits(self, bits: int) -> None:
         if bits > self.lim.max_int_bits:

@@ -27,7 +27,7 @@ State layout (``STATE_VERSION`` 1)::
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import hashlib
 import json
 from typing import Any
@@ -35,13 +35,14 @@ from typing import Any
 import re2
 
 from airlock import interpreter as interp
-from airlock.agent.authority import PolicyConfigError, planner_code_error, session_policy
+from airlock.agent.authority import PolicyConfigError, planner_code_error, policy_spec, session_policy
 from airlock.agent.conversation import AgentOutput, Conversation, Message, ToolCallOut, ToolDef
 from airlock.config import ResolvedConfig
 from airlock.interpreter import ExecutionRecord, Failed, Finished, Limits, RunOptions, Suspended, ToolSpec
 from airlock.meta import SessionMeta
 from airlock.providers import UpstreamClient
 from airlock.providers.registry import ApiFormat
+from airlock.sandbox import InProcessRunner, PoolBusy, Runner, RunRequest
 from airlock.sessions.ids import new_tool_call_id
 
 from . import internal, planner
@@ -64,14 +65,25 @@ def repeats_final(conv: Conversation, state: dict) -> bool:
                 and [r.tool_call_id for r in results] == last["answered"])
 
 
+class EngineBusy(Exception):
+    """No program worker was free within the queue deadline (the API answers 503)."""
+
+
 class DualLLMEngine:
-    def __init__(self, upstream: UpstreamClient) -> None:
+    """``runner`` runs programs (the server's process pool; in-process by default, for tests and
+    tools); ``limits`` are the operator's per-run limits."""
+
+    def __init__(self, upstream: UpstreamClient, runner: Runner | None = None, limits: Limits | None = None) -> None:
         self.upstream = upstream
+        self.runner: Runner = runner if runner is not None else InProcessRunner()
+        self.limits = limits or Limits()
 
     async def run(self, conv: Conversation, config: Any, state: dict, *, session_id: str, provider: str,
-                  api: ApiFormat, api_key: str | None) -> AgentOutput:
+                  api: ApiFormat, api_key: str | None, owner: str | None = None) -> AgentOutput:
         llms = Llms.for_request(self.upstream, config, conv.model, provider, api, api_key)
-        return await _Request(conv, config, state, session_id, llms).serve()
+        req = _Request(conv, config, state, session_id, llms)
+        req.runner, req.limits, req.owner = self.runner, self.limits, owner or session_id
+        return await req.serve()
 
 
 def _fingerprint(m: Message) -> str:
@@ -92,6 +104,9 @@ class _Request:
         self.conv, self.config, self.state, self.session_id, self.llms = conv, config, state, session_id, llms
         self.fsm = config.fsm
         self.thoughts: list[str] = []
+        self.runner: Runner = InProcessRunner()
+        self.limits = Limits()
+        self.owner = session_id
         self._policy: Any = None
         self._answered: list[str] = []  # tool-call ids whose results this request recorded
         _init(state)
@@ -334,7 +349,8 @@ class _Request:
     async def _execute(self, policy: Any) -> Any:
         cur, fsm = self.state["current"], self.fsm
         per_step = fsm.max_tool_calls_per_step
-        limits = Limits(max_tool_calls=per_step + cur["base_calls"] if per_step is not None else 10_000)
+        limits = dataclasses.replace(
+            self.limits, max_tool_calls=per_step + cur["base_calls"] if per_step is not None else self.limits.max_tool_calls)
         options = RunOptions(
             limits=limits, mode=self.config.policy.mode or "standard", wrap_tool_result=bool(fsm.wrap_tool_result),
             detect_tool_errors=fsm.detect_tool_errors or "none",
@@ -348,9 +364,18 @@ class _Request:
         specs = {t.name: ToolSpec(t.name, dict(t.parameters or {}), t.output_schema, t.description) for t in self._tools()}
         record = ExecutionRecord.from_json(cur["record"]) if cur["record"] else None
         session = SessionMeta.from_json(self.state["session_meta"])
-        return await asyncio.to_thread(
-            interp.run, cur["program"], tools=specs, internal_tools=internal.internal_tools(self._internal_names()),
-            policy=policy, record=record, session=session, options=options)
+        views = set()
+        if self.config.response_format.include_namespace_snapshot or self.config.pllm_prompt.context_var_visibility == "all":
+            views.add("namespace")
+        if fsm.enable_multistep_planning or self.config.pllm_prompt.debug_info_level == "extra":
+            views.add("planner")
+        request = RunRequest(cur["program"], specs, tuple(self._internal_names()),
+                             policy_spec(self.config, self.state["policies"]).to_json(), record, session, options,
+                             frozenset(views))
+        try:
+            return await self.runner.run(request, owner=self.owner)
+        except PoolBusy as exc:
+            raise EngineBusy(str(exc)) from None
 
     async def _answer_internal(self, outcome: Suspended) -> None:
         """The program asked the quarantined LLM: answer, record the answer, replay."""

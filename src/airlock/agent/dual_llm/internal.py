@@ -17,6 +17,7 @@ from typing import Any
 
 from airlock.agent.authority import planner_code_error
 from airlock.interpreter import InternalTool
+from airlock.sandbox import internal as sandbox_internal
 
 from .llms import Llms, parse_json
 from .prompts import template
@@ -26,30 +27,9 @@ LLM_TOOLS = ("parse_with_ai", "verify_hypothesis")
 QLLM_TRIES = 3
 
 
-def _set_policy(code: str) -> Any:
-    # The policy takes effect as a restrict-only planner layer once the program has run
-    # (engine._collect_policies); the literal-code rule is the policy stack's own.
-    problem = planner_code_error(code)
-    if problem is not None:
-        raise ValueError(problem)
-    return None
-
-
-def _complete_turn() -> Any:
-    return None
-
-
-_TOOLS = {
-    "parse_with_ai": InternalTool("parse_with_ai", None, ["query", "output_schema"], ["query", "output_schema"], host=True),
-    "verify_hypothesis": InternalTool("verify_hypothesis", None, ["hypothesis", "evidence"], ["hypothesis"], host=True),
-    "set_policy": InternalTool("set_policy", _set_policy, ["code"], ["code"]),
-    "complete_turn": InternalTool("complete_turn", _complete_turn, [], []),
-}
-
-
 def internal_tools(enabled: list[str]) -> dict[str, InternalTool]:
-    """The enabled internal tools as the interpreter sees them."""
-    return {name: _TOOLS[name] for name in enabled if name in _TOOLS}
+    """The enabled internal tools as the interpreter sees them (``airlock.sandbox.internal``)."""
+    return sandbox_internal.internal_tools(enabled)
 
 
 async def answer(llms: Llms, tool: str, args: dict[str, Any], config: Any) -> tuple[Any, bool]:

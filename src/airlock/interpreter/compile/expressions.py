@@ -750,7 +750,7 @@ class ExpressionCompiler:
                     count[0] += 1
                     if count[0] > maxc:
                         b.coll_len(count[0])
-                    b.alloc(80)
+                    b.alloc(160)
                     if kind == "dict":
                         k = kf(child)
                         try:

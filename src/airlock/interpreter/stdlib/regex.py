@@ -111,7 +111,7 @@ def _matches(it: "Machine", rx: Any, subject: str) -> Iterable[Any]:
     it.budget.charge(1 + (len(subject) >> 8))
     for n, mt in enumerate(rx.finditer(subject), 1):
         if n > lim:
-            raise ResourceLimitExceeded("too many regex matches", limit="max_collection_len")
+            raise ResourceLimitExceeded(f"too many regex matches (max_collection_len {lim})", limit="max_collection_len")
         it.budget.charge(1)
         yield mt
 

@@ -1,0 +1,272 @@
+"""The bounded pool of worker processes that runs planner programs.
+
+Why processes: a planner program is untrusted code. In one process with threads (v1), a runaway
+program could not be stopped (threads cannot be killed), its memory was measured as the whole
+server's, and CPU-bound programs serialised on the GIL — six concurrent bombs left a trivial
+program of another session without an answer for more than 15 s. Here each run goes to a worker
+process with its own address-space limit; the event loop waits for the answer with a deadline
+(the run's wall-time limit plus a grace period) and, past it, kills the worker and replaces it.
+The interpreter's own limits usually stop a program first, with a precise error; the kill is for
+what they cannot stop. A killed or crashed worker fails only the run it was running, whose
+session keeps its last saved state (nothing acknowledged is lost).
+
+Fairness: at most ``workers_max`` runs at once, at most ``workers_per_key`` of them for one API
+key, and no wait without a deadline (``queue_timeout_s``; past it the request gets ``PoolBusy``).
+Workers are spawned on demand up to the maximum and idle ones beyond ``workers_min`` are reaped.
+Workers get a minimal environment: they never see provider keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import struct
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from airlock.interpreter.errors import ResourceLimitExceeded
+from airlock.interpreter.outcomes import Failed, Outcome, outcome_from_json
+
+from .execute import execute
+from .request import RunRequest
+
+HEADER = struct.Struct(">I")
+SPAWN_TIMEOUT_S = 30.0
+
+
+class PoolBusy(Exception):
+    """No worker became free within the queue deadline (the API answers 503)."""
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    workers_min: int = 2
+    #: Idle workers kept ready ahead of demand (a spawn costs a few hundred ms; a waiting request
+    #: should not pay it while other sessions' long runs hold the rest).
+    workers_spare: int = 1
+    workers_max: int = 16
+    workers_per_key: int = 12
+    #: Address space a worker may use beyond its warm size (its OS limit, behind the interpreter's).
+    worker_memory_mb: int = 1024
+    kill_grace_s: float = 2.0
+    queue_timeout_s: float = 30.0
+    idle_timeout_s: float = 60.0
+    #: A worker whose RSS grew past this after a run is replaced (fragmentation stays bounded).
+    recycle_rss_mb: float = 400.0
+    max_runs_per_worker: int = 2000
+
+    @classmethod
+    def from_settings(cls, s: Any) -> "PoolSettings":
+        return cls(workers_min=s.workers_min, workers_max=s.workers_max, workers_per_key=s.workers_per_key,
+                   worker_memory_mb=s.worker_memory_mb, kill_grace_s=s.worker_kill_grace_s,
+                   queue_timeout_s=s.worker_queue_timeout_s)
+
+
+class Runner(Protocol):
+    async def run(self, request: RunRequest, *, owner: str) -> Outcome: ...
+
+
+class InProcessRunner:
+    """Runs programs in a thread of this process: for tools, tests and embedding. No isolation."""
+
+    async def run(self, request: RunRequest, *, owner: str) -> Outcome:
+        data = await asyncio.to_thread(execute, request)
+        return outcome_from_json(json.loads(json.dumps(data, default=str)))
+
+    async def close(self) -> None:
+        return None
+
+
+def _worker_env() -> dict[str, str]:
+    keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "HOME")
+    return {k: os.environ[k] for k in keep if k in os.environ}
+
+
+class _Worker:
+    __slots__ = ("proc", "runs", "rss_mb", "last_used")
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.runs = 0
+        self.rss_mb = 0.0
+        self.last_used = time.monotonic()
+
+    async def read(self) -> Any:
+        assert self.proc.stdout is not None
+        head = await self.proc.stdout.readexactly(HEADER.size)
+        (n,) = HEADER.unpack(head)
+        return json.loads(await self.proc.stdout.readexactly(n))
+
+    async def call(self, payload: bytes) -> Any:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(HEADER.pack(len(payload)) + payload)
+        await self.proc.stdin.drain()
+        return await self.read()
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+
+
+class ProgramPool:
+    def __init__(self, settings: PoolSettings | None = None) -> None:
+        self.settings = settings or PoolSettings()
+        self._idle: list[_Worker] = []
+        self._live = 0
+        self._capacity = asyncio.Semaphore(self.settings.workers_max)
+        self._per_owner: dict[str, asyncio.Semaphore] = {}
+        self._reaper: asyncio.Task[None] | None = None
+        self._closed = False
+        self._spawning: set[asyncio.Task[Any]] = set()
+        #: Counters for the operator (and the isolation benchmark).
+        self.stats = {"runs": 0, "killed": 0, "crashed": 0, "spawned": 0, "recycled": 0}
+
+    # -- life cycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        workers = await asyncio.gather(*(self._spawn() for _ in range(self.settings.workers_min)))
+        self._idle.extend(workers)
+        self._reaper = asyncio.create_task(self._reap())
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for t in list(self._spawning):
+            t.cancel()
+        for w in self._idle:
+            await self._stop(w)
+        self._idle.clear()
+
+    async def _spawn(self) -> _Worker:
+        self._live += 1
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "airlock.sandbox.worker", "--memory-mb", str(self.settings.worker_memory_mb),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+                env=_worker_env(), limit=1 << 26)
+            worker = _Worker(proc)
+            hello = await asyncio.wait_for(worker.read(), SPAWN_TIMEOUT_S)
+            if not hello.get("ready"):
+                raise RuntimeError("worker did not start")
+        except BaseException:
+            self._live -= 1
+            raise
+        worker.rss_mb = float(hello.get("rss_mb") or 0)
+        self.stats["spawned"] += 1
+        return worker
+
+    async def _stop(self, w: _Worker) -> None:
+        self._live -= 1
+        if w.proc.stdin is not None:
+            with contextlib.suppress(Exception):
+                w.proc.stdin.close()
+        try:
+            await asyncio.wait_for(w.proc.wait(), 1.0)
+        except asyncio.TimeoutError:
+            w.kill()
+            await w.proc.wait()
+
+    async def _discard(self, w: _Worker) -> None:
+        """Kill a worker that overran or misbehaved, and keep the minimum warm."""
+        self._live -= 1
+        w.kill()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(w.proc.wait(), 5.0)
+        self._replenish()
+
+    def _replenish(self) -> None:
+        s = self.settings
+        want = len(self._idle) + len(self._spawning) < s.workers_spare or self._live < s.workers_min
+        if self._closed or not want or self._live + len(self._spawning) >= s.workers_max:
+            return
+
+        async def spawn() -> None:
+            with contextlib.suppress(Exception):
+                w = await self._spawn()
+                if self._closed:
+                    await self._stop(w)
+                else:
+                    self._idle.append(w)
+
+        task = asyncio.create_task(spawn())
+        self._spawning.add(task)
+        task.add_done_callback(self._spawning.discard)
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(min(10.0, self.settings.idle_timeout_s))
+            now = time.monotonic()
+            keep: list[_Worker] = []
+            for w in self._idle:
+                if self._live > self.settings.workers_min and now - w.last_used > self.settings.idle_timeout_s:
+                    await self._stop(w)
+                else:
+                    keep.append(w)
+            self._idle = keep
+
+    # -- runs -------------------------------------------------------------------------------------
+    async def run(self, request: RunRequest, *, owner: str) -> Outcome:
+        deadline = time.monotonic() + self.settings.queue_timeout_s
+        owner_slot = self._per_owner.setdefault(owner, asyncio.Semaphore(self.settings.workers_per_key))
+        await self._acquire(owner_slot, deadline)
+        try:
+            await self._acquire(self._capacity, deadline)
+            try:
+                try:
+                    worker = self._idle.pop() if self._idle else await self._spawn()
+                    self._replenish()
+                except (OSError, RuntimeError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+                    raise PoolBusy("no program worker could be started") from None
+                return await self._run_on(worker, request)
+            finally:
+                self._capacity.release()
+        finally:
+            owner_slot.release()
+
+    @staticmethod
+    async def _acquire(sem: asyncio.Semaphore, deadline: float) -> None:
+        try:
+            await asyncio.wait_for(sem.acquire(), max(0.0, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            raise PoolBusy("every program worker is busy; retry shortly") from None
+
+    async def _run_on(self, worker: _Worker, request: RunRequest) -> Outcome:
+        payload = json.dumps({"id": self.stats["runs"], "request": request.to_json()}, ensure_ascii=True,
+                             separators=(",", ":"), default=str).encode()
+        limit = request.options.limits.wall_time_s
+        self.stats["runs"] += 1
+        try:
+            reply = await asyncio.wait_for(worker.call(payload), limit + self.settings.kill_grace_s)
+        except asyncio.TimeoutError:
+            self.stats["killed"] += 1
+            await self._discard(worker)
+            return self._failed(request, ResourceLimitExceeded(
+                f"program exceeded wall_time_s ({limit}); its worker was stopped", limit="wall_time_s"))
+        except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError, ValueError):
+            self.stats["crashed"] += 1
+            await self._discard(worker)
+            return self._failed(request, ResourceLimitExceeded(
+                "the worker running the program stopped (its memory limit)", limit="max_memory_mb"))
+        worker.runs += 1
+        worker.rss_mb = float(reply.get("rss_mb") or 0)
+        worker.last_used = time.monotonic()
+        healthy = ("error" not in reply and worker.runs < self.settings.max_runs_per_worker
+                   and worker.rss_mb < self.settings.recycle_rss_mb)
+        if healthy:
+            self._idle.append(worker)
+        else:
+            self.stats["recycled"] += 1
+            await self._discard(worker)
+        if "error" in reply:
+            if reply["error"] == "memory":
+                return self._failed(request, ResourceLimitExceeded("out of memory", limit="max_memory_mb"))
+            raise RuntimeError(f"program worker failed: {reply['error']}")
+        return outcome_from_json(reply["outcome"])
+
+    @staticmethod
+    def _failed(request: RunRequest, err: ResourceLimitExceeded) -> Failed:
+        return Failed(err, [], request.record, session=request.session)

@@ -1,0 +1,44 @@
+"""One program run as plain data: everything a worker process needs to reproduce it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from airlock.interpreter import ExecutionRecord, RunOptions, ToolSpec
+from airlock.meta import SessionMeta
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    program: str
+    tools: dict[str, ToolSpec]
+    internal: tuple[str, ...]
+    policy: dict[str, Any]            # airlock.policy.PolicySpec.to_json()
+    record: ExecutionRecord | None
+    session: SessionMeta
+    options: RunOptions
+    #: Renderings of the final variables to send back: "namespace" (client), "planner".
+    views: frozenset[str] = field(default_factory=frozenset)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "program": self.program,
+            "tools": {n: {"parameters": t.parameters, "output_schema": t.output_schema, "description": t.description}
+                      for n, t in self.tools.items()},
+            "internal": list(self.internal),
+            "policy": self.policy,
+            "record": self.record.to_json() if self.record is not None else None,
+            "session": self.session.to_json(),
+            "options": self.options.to_json(),
+            "views": sorted(self.views),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "RunRequest":
+        tools = {n: ToolSpec(n, dict(t.get("parameters") or {}), t.get("output_schema"), t.get("description") or "")
+                 for n, t in (data.get("tools") or {}).items()}
+        record = ExecutionRecord.from_json(data["record"]) if data.get("record") else None
+        return cls(str(data["program"]), tools, tuple(data.get("internal") or ()), dict(data.get("policy") or {}),
+                   record, SessionMeta.from_json(data.get("session")), RunOptions.from_json(data.get("options")),
+                   frozenset(data.get("views") or ()))

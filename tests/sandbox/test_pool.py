@@ -1,0 +1,129 @@
+"""The program pool with real worker processes: deadlines kill, crashes are replaced, one key
+cannot take every worker, workers never see the server's secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from airlock.interpreter import ExecutionRecord, Finished, Limits, RunOptions, Suspended, ToolSpec
+from airlock.meta import SessionMeta
+from airlock.policy import LayerSpec, PolicySpec
+from airlock.sandbox import InProcessRunner, PoolBusy, PoolSettings, ProgramPool, RunRequest
+
+POLICY = PolicySpec((LayerSpec("key", ()),)).to_json()
+SLOW = "t = 0\nfor i in range(10**9):\n    t += i"
+
+
+def request(program: str, *, wall: float = 5.0, memory: int | None = 256, steps: int = 10**9,
+            tools: dict | None = None) -> RunRequest:
+    limits = Limits(wall_time_s=wall, max_memory_mb=memory, max_steps=steps, max_loop_iterations=10**9)
+    return RunRequest(program, tools or {}, (), POLICY, None, SessionMeta(), RunOptions(limits=limits),
+                      frozenset({"namespace", "planner"}))
+
+
+@pytest.fixture
+async def pool():
+    p = ProgramPool(PoolSettings(workers_min=1, workers_max=4, workers_per_key=3, kill_grace_s=0.5,
+                                 queue_timeout_s=20, worker_memory_mb=512))
+    await p.start()
+    yield p
+    await p.close()
+
+
+async def test_a_worker_runs_what_the_process_would(pool):
+    tools = {"f": ToolSpec("f", {"type": "object", "properties": {"x": {"type": "string"}}})}
+    prog = "a = [i * i for i in range(5)]\nr = f(x=str(a))\nfinal_return_value = {'a': a, 'r': r}"
+    remote = await pool.run(request(prog, tools=tools), owner="k")
+    local = await InProcessRunner().run(request(prog, tools=tools), owner="k")
+    assert isinstance(remote, Suspended) and isinstance(local, Suspended)
+    assert remote.calls == local.calls and remote.record.to_json() == local.record.to_json()
+    from airlock.interpreter import record_result
+
+    rec = record_result(remote.record, 0, "ok")
+    req = request(prog, tools=tools)
+    done = await pool.run(RunRequest(req.program, req.tools, (), POLICY, rec, SessionMeta(), req.options, req.views),
+                          owner="k")
+    assert isinstance(done, Finished)
+    assert done.value["value"] == {"a": [0, 1, 4, 9, 16], "r": "ok"}
+    assert {v["name"] for v in done.planner_view} == {"a", "r", "final_return_value"}
+
+
+async def test_a_worker_past_its_deadline_is_killed_and_replaced(pool):
+    (worker,) = pool._idle
+    os.kill(worker.proc.pid, signal.SIGSTOP)  # a worker that cannot answer: only the deadline helps
+    t0 = time.monotonic()
+    out = await pool.run(request("final_return_value = 1", wall=0.5), owner="k")
+    assert time.monotonic() - t0 < 0.5 + 0.5 + 1.0
+    assert out.status == "failed" and out.error.detail["limit"] == "wall_time_s"
+    assert pool.stats["killed"] == 1
+    assert worker.proc.returncode is not None
+    again = await pool.run(request("final_return_value = 2"), owner="k")
+    assert again.value["value"] == 2
+
+
+async def test_a_crashed_worker_fails_only_its_run(pool):
+    (worker,) = pool._idle
+    task = asyncio.create_task(pool.run(request(SLOW, wall=5), owner="k"))
+    await asyncio.sleep(0.3)
+    os.kill(worker.proc.pid, signal.SIGKILL)
+    out = await task
+    assert out.status == "failed" and out.error.code == "resource_limit_exceeded"
+    assert pool.stats["crashed"] == 1
+    assert (await pool.run(request("final_return_value = 3"), owner="k")).value["value"] == 3
+
+
+async def test_the_os_limit_stops_what_the_interpreter_does_not_count(pool):
+    """With the interpreter's own memory check off, the worker's address-space limit still holds."""
+    out = await pool.run(request("acc = []\nfor i in range(10**6):\n    acc.append('y' * 3000000)", memory=None), owner="k")
+    assert out.status == "failed" and out.error.detail["limit"] == "max_memory_mb", out.error.to_json()
+    assert (await pool.run(request("final_return_value = 4"), owner="k")).value["value"] == 4
+
+
+async def test_one_key_cannot_take_every_worker(pool):
+    hogs = [asyncio.create_task(pool.run(request(SLOW, wall=3), owner="hog")) for _ in range(5)]
+    await asyncio.sleep(0.5)
+    t0 = time.monotonic()
+    out = await pool.run(request("final_return_value = 'mine'"), owner="other")
+    assert out.value["value"] == "mine"
+    assert time.monotonic() - t0 < 2.0  # the hog holds at most workers_per_key (3) of 4
+    for h in hogs:
+        assert (await h).error.detail["limit"] == "wall_time_s"
+
+
+async def test_no_wait_without_a_deadline():
+    p = ProgramPool(PoolSettings(workers_min=1, workers_max=1, workers_per_key=1, queue_timeout_s=0.5))
+    await p.start()
+    try:
+        hog = asyncio.create_task(p.run(request(SLOW, wall=3), owner="a"))
+        await asyncio.sleep(0.2)
+        with pytest.raises(PoolBusy):
+            await p.run(request("final_return_value = 1"), owner="b")
+        await hog
+    finally:
+        await p.close()
+
+
+async def test_workers_never_see_the_servers_secrets(pool, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-server-secret")
+    monkeypatch.setenv("AIRLOCK_DATABASE_URL", "postgresql://user:pw@db/x")
+    w = await pool._spawn()
+    try:
+        with open(f"/proc/{w.proc.pid}/environ", "rb") as f:
+            env = f.read()
+        assert b"sk-server-secret" not in env and b"AIRLOCK_" not in env
+    finally:
+        await pool._stop(w)
+
+
+def test_importing_the_interpreter_changes_nothing_process_wide():
+    code = "import sys; before = sys.getrecursionlimit(); import airlock.interpreter, airlock.sandbox; " \
+           "print(before == sys.getrecursionlimit())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
