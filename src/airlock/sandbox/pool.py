@@ -22,8 +22,12 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
+import shutil
+import signal
 import struct
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -87,29 +91,48 @@ def _worker_env() -> dict[str, str]:
 
 
 class _Worker:
-    __slots__ = ("proc", "runs", "rss_mb", "last_used")
+    """A forked worker, connected to the pool over its Unix socket."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
+    __slots__ = ("pid", "reader", "writer", "runs", "rss_mb", "last_used")
+
+    def __init__(self, pid: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.pid = pid
+        self.reader = reader
+        self.writer = writer
         self.runs = 0
         self.rss_mb = 0.0
         self.last_used = time.monotonic()
 
     async def read(self) -> Any:
-        assert self.proc.stdout is not None
-        head = await self.proc.stdout.readexactly(HEADER.size)
-        (n,) = HEADER.unpack(head)
-        return json.loads(await self.proc.stdout.readexactly(n))
+        return await _read_frame(self.reader)
 
     async def call(self, payload: bytes) -> Any:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(HEADER.pack(len(payload)) + payload)
-        await self.proc.stdin.drain()
+        self.writer.write(HEADER.pack(len(payload)) + payload)
+        await self.writer.drain()
         return await self.read()
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
-            self.proc.kill()
+            os.kill(self.pid, signal.SIGKILL)
+        self.writer.close()
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> Any:
+    head = await reader.readexactly(HEADER.size)
+    (n,) = HEADER.unpack(head)
+    return json.loads(await reader.readexactly(n))
+
+
+def _frame(obj: Any) -> bytes:
+    data = json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=str).encode()
+    return HEADER.pack(len(data)) + data
 
 
 class ProgramPool:
@@ -122,11 +145,18 @@ class ProgramPool:
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
         self._spawning: set[asyncio.Task[Any]] = set()
+        self._dir = tempfile.mkdtemp(prefix="airlock-workers-")  # 0700: only this user can connect
+        self._socket = os.path.join(self._dir, "workers.sock")
+        self._server: asyncio.AbstractServer | None = None
+        self._zygote: asyncio.subprocess.Process | None = None
+        self._zygote_lock = asyncio.Lock()
+        self._connecting: dict[str, asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = {}
         #: Counters for the operator (and the isolation benchmark).
         self.stats = {"runs": 0, "killed": 0, "crashed": 0, "spawned": 0, "recycled": 0}
 
     # -- life cycle -----------------------------------------------------------------------------
     async def start(self) -> None:
+        self._server = await asyncio.start_unix_server(self._on_connect, self._socket, limit=1 << 26)
         workers = await asyncio.gather(*(self._spawn() for _ in range(self.settings.workers_min)))
         self._idle.extend(workers)
         self._reaper = asyncio.create_task(self._reap())
@@ -140,42 +170,87 @@ class ProgramPool:
         for w in self._idle:
             await self._stop(w)
         self._idle.clear()
+        z = self._zygote
+        if z is not None and z.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                z.kill()
+            # Bounded: on some runs the loop's child watcher never reports the zygote's exit.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(z.wait(), 2.0)
+        if self._server is not None:
+            self._server.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            hello = await asyncio.wait_for(_read_frame(reader), SPAWN_TIMEOUT_S)
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+            writer.close()
+            return
+        fut = self._connecting.pop(str(hello.get("token")), None)  # an unknown token: not ours
+        if fut is None or fut.done():
+            writer.close()
+            return
+        fut.set_result((reader, writer))
+
+    async def _fork(self, token: str) -> int:
+        """Ask the warm zygote (started on first use, restarted if it died) for a new worker."""
+        async with self._zygote_lock:
+            for attempt in range(2):
+                z = self._zygote
+                if z is None or z.returncode is not None:
+                    z = self._zygote = await asyncio.create_subprocess_exec(
+                        sys.executable, "-m", "airlock.sandbox.worker", "--zygote", self._socket,
+                        "--memory-mb", str(self.settings.worker_memory_mb),
+                        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                        stderr=asyncio.subprocess.DEVNULL, env=_worker_env())
+                    assert z.stdout is not None
+                    await asyncio.wait_for(_read_frame(z.stdout), SPAWN_TIMEOUT_S)
+                assert z.stdin is not None and z.stdout is not None
+                try:
+                    z.stdin.write(_frame({"fork": token}))
+                    await z.stdin.drain()
+                    reply = await asyncio.wait_for(_read_frame(z.stdout), SPAWN_TIMEOUT_S)
+                    return int(reply["pid"])
+                except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
+                    if attempt:
+                        raise
+                    z.kill()
+                    await z.wait()
+            raise RuntimeError("no zygote")
 
     async def _spawn(self) -> _Worker:
         self._live += 1
+        token = secrets.token_hex(16)
+        fut: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = \
+            asyncio.get_running_loop().create_future()
+        self._connecting[token] = fut
         try:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "airlock.sandbox.worker", "--memory-mb", str(self.settings.worker_memory_mb),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-                env=_worker_env(), limit=1 << 26)
-            worker = _Worker(proc)
+            pid = await self._fork(token)
+            reader, writer = await asyncio.wait_for(fut, SPAWN_TIMEOUT_S)
+            worker = _Worker(pid, reader, writer)
             hello = await asyncio.wait_for(worker.read(), SPAWN_TIMEOUT_S)
             if not hello.get("ready"):
                 raise RuntimeError("worker did not start")
         except BaseException:
             self._live -= 1
+            self._connecting.pop(token, None)
             raise
         worker.rss_mb = float(hello.get("rss_mb") or 0)
         self.stats["spawned"] += 1
         return worker
 
     async def _stop(self, w: _Worker) -> None:
+        """A clean stop: the worker reads end-of-input and exits."""
         self._live -= 1
-        if w.proc.stdin is not None:
-            with contextlib.suppress(Exception):
-                w.proc.stdin.close()
-        try:
-            await asyncio.wait_for(w.proc.wait(), 1.0)
-        except asyncio.TimeoutError:
-            w.kill()
-            await w.proc.wait()
+        w.writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(w.writer.wait_closed(), 1.0)
 
     async def _discard(self, w: _Worker) -> None:
         """Kill a worker that overran or misbehaved, and keep the minimum warm."""
         self._live -= 1
         w.kill()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(w.proc.wait(), 5.0)
         self._replenish()
 
     def _replenish(self) -> None:

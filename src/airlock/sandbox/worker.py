@@ -1,11 +1,15 @@
-"""A worker process: runs planner programs one at a time, under its own OS limits.
+"""Worker processes: each runs planner programs one at a time, under its own OS limits.
 
-Started by the pool as ``python -m airlock.sandbox.worker --memory-mb N``. Before it answers
-anything it caps its address space (``RLIMIT_AS``), forbids core dumps, imports and warms
-everything a run needs, and raises its own recursion limit — process-wide settings that, in this
-design, belong to a process that does nothing else (v1 raised the server's recursion limit at
-import, and measured memory for the whole server). Requests and answers are length-prefixed JSON
-frames on stdin/stdout; stderr is the pool's to discard.
+The pool starts one *zygote* (``python -m airlock.sandbox.worker --zygote``), which imports and
+warms everything a run needs and then only forks: a new worker is a ``fork()`` of that warm
+process (about a millisecond, where starting Python and importing costs hundreds of
+milliseconds — measured, and the difference decides whether a request waiting for a worker beside
+running bombs waits seconds). A forked worker connects back to the pool's Unix socket, caps its
+address space (``RLIMIT_AS``), forbids core dumps and serves length-prefixed JSON frames. Its
+raised recursion limit and its memory measurements are its own — process-wide settings that
+belong to a process that does nothing else (v1 raised the server's recursion limit at import and
+measured memory for the whole server). The zygote ignores ``SIGCHLD`` so its children are reaped
+by the kernel; the pool kills a worker by pid.
 """
 
 from __future__ import annotations
@@ -58,19 +62,22 @@ def rss_mb() -> float:
     return round(rss_bytes() / (1 << 20), 1)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--memory-mb", type=int, default=0, help="address-space headroom above the warm process")
-    args = parser.parse_args(argv)
+def _warm() -> None:
+    """Import and compile what every run needs, before the first request is timed."""
     sys.setrecursionlimit(RECURSION_LIMIT)
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    # Warm: import and compile what every run needs before the first request is timed.
     from airlock.interpreter import run
+    from airlock.policy import LayerSpec, PolicySpec, build_policy
+    from airlock.sandbox import execute as _execute  # noqa: F401
+
+    build_policy(PolicySpec((LayerSpec("key", ()),)))
+    run("final_return_value = [x for x in range(3)]")
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO, memory_mb: int) -> int:
     from airlock.sandbox.execute import execute
     from airlock.sandbox.request import RunRequest
 
-    run("final_return_value = [x for x in range(3)]")
-    _limit_memory(args.memory_mb)
+    _limit_memory(memory_mb)
     write_frame(stdout, {"ready": True, "pid": os.getpid(), "rss_mb": rss_mb()})
     while True:
         try:
@@ -86,6 +93,48 @@ def main(argv: list[str] | None = None) -> int:
             write_frame(stdout, {"id": req.get("id"), "error": "memory", "rss_mb": rss_mb()})
         except Exception as exc:  # noqa: BLE001 - reported (by type only) and the worker goes on
             write_frame(stdout, {"id": req.get("id"), "error": type(exc).__name__, "rss_mb": rss_mb()})
+
+
+def zygote(socket_path: str, memory_mb: int) -> int:
+    """Fork a warm worker for every ``{"fork": token}`` frame on stdin; answer with its pid."""
+    import signal
+    import socket
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps our children
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    write_frame(stdout, {"ready": True, "pid": os.getpid(), "rss_mb": rss_mb()})
+    while True:
+        try:
+            req = read_frame(stdin)
+        except (ValueError, OSError):
+            return 2
+        if req is None:
+            return 0
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                stdin.close()
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.connect(socket_path)
+                rfile, wfile = sock.makefile("rb"), sock.makefile("wb")
+                write_frame(wfile, {"token": req["fork"]})
+                code = serve(rfile, wfile, memory_mb)
+            finally:
+                os._exit(code)
+        write_frame(stdout, {"pid": pid, "token": req["fork"]})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--memory-mb", type=int, default=0, help="address-space headroom above the warm process")
+    parser.add_argument("--zygote", metavar="SOCKET", help="fork workers that connect to this Unix socket")
+    args = parser.parse_args(argv)
+    _warm()
+    if args.zygote:
+        return zygote(args.zygote, args.memory_mb)
+    return serve(sys.stdin.buffer, sys.stdout.buffer, args.memory_mb)
 
 
 if __name__ == "__main__":
