@@ -27,6 +27,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/policy.py
 	$(BIN)/python bench/interpreter.py
+	$(BIN)/python bench/isolation.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/dual_llm_cost.py
 
