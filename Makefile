@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Pure cores that must stay `mypy --strict` clean (settings in pyproject's [tool.mypy]); one per line.
+MYPY_STRICT := \
+	src/airlock/guards
 
 .PHONY: run test bench venv clean
 
@@ -18,6 +21,7 @@ run: $(STAMP)
 	$(BIN)/airlock serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 test: $(STAMP)
+	$(BIN)/python -m mypy --strict $(MYPY_STRICT)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
@@ -25,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/interpreter.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/dual_llm_cost.py
+	$(BIN)/python bench/guards.py
 
 clean:
 	rm -rf $(VENV)
