@@ -13,6 +13,7 @@ import json
 from typing import Any, AsyncIterator
 
 from airlock.agent.call import Call, JsonReply, StreamReply
+from airlock.agent.content_guards import ContentGuards
 from airlock.agent.guard import PolicyConfigError, after_results, enforce, session_policy
 from airlock.agent.tool_ids import ResponseIdRewriter, UnknownToolCallId, restore_upstream_ids
 from airlock.api.errors import ApiError, stream_error_event
@@ -71,16 +72,23 @@ class SingleLLM:
             policy = session_policy(call.config)
         except PolicyConfigError as exc:
             raise ApiError(400, f"X-Policy: codes: {exc}", param="X-Policy.codes") from None
+        content = ContentGuards.for_call(call, self.upstream)
+        if content is not None:
+            policy = content.wrap(policy)  # guards run with the policy check, on the whole answer
         rewriter = ResponseIdRewriter(call.api, session.id, id_map)
         if call.stream and policy is None:
             return await self._stream(call, rewriter)
         # With a policy, tool calls are checked whole, so the provider is asked without streaming.
         upstream_body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+        if content is not None:
+            await content.before_upstream(call.api, upstream_body, state)
         try:
             result = await self.upstream.request(call.provider, call.api, upstream_body, api_key=call.byok_key)
         except UpstreamError as exc:
             raise upstream_api_error(exc) from exc
         answer = result.json
+        if content is not None:
+            await content.before_enforce(call.api, answer)
         if policy is not None:
             session_meta = SessionMeta.from_json(state.get("session_meta"))
             pending = state.setdefault("pending_calls", {})
@@ -89,6 +97,8 @@ class SingleLLM:
             pending.update(allowed)
             state["session_meta"] = session_meta.to_json()
             state["policy_check_history"] = (state.get("policy_check_history", []) + history)[-100:]
+        if content is not None:
+            content.after_enforce(call.api, answer, state)
         rewriter.rewrite(answer)
         self._end_of_answer(call, rewriter)
         await self._save(call)

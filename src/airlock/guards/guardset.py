@@ -201,22 +201,24 @@ class GuardSet:
         self._local_only()
         return self._scan(text, where, redactor, [])
 
-    def scan_value(self, value: Any, where: Where, redactor: Redactor) -> Scan:
-        """Scan a JSON value (tool arguments or result); ``Scan.value`` is the redacted copy."""
+    def scan_value(self, value: Any, where: Where, redactor: Redactor, path: str = "") -> Scan:
+        """Scan a JSON value (tool arguments or result); ``Scan.value`` is the redacted copy.
+        ``path`` names the value in ``Block.path`` (e.g. the argument's name)."""
         self._local_only()
-        return self._scan(value, where, redactor, [])
+        return self._scan(value, where, redactor, [], path)
 
     async def scan_text_async(self, text: str, where: Where, redactor: Redactor, ask_json: AskJson | None) -> Scan:
         return await self.scan_value_async(text, where, redactor, ask_json)
 
-    async def scan_value_async(self, value: Any, where: Where, redactor: Redactor, ask_json: AskJson | None) -> Scan:
+    async def scan_value_async(self, value: Any, where: Where, redactor: Redactor, ask_json: AskJson | None,
+                               path: str = "") -> Scan:
         """Like ``scan_value``, plus the LLM classifier for strict entries (fails closed, see
         ``llm_classifier``). ``ask_json`` may be ``None`` only when no entry is strict."""
         strict = [e for e in self.entries if e.mode.llm]
         if not strict:
-            return self._scan(value, where, redactor, [])
+            return self._scan(value, where, redactor, [], path)
         leaves = _Leaves()
-        _collect(value, "", leaves, 0)
+        _collect(value, path, leaves, 0)
         categories = [TAG_OF[e.name] for e in strict]
         errors: tuple[str, ...] = ()
         try:
@@ -226,16 +228,16 @@ class GuardSet:
         except LlmClassifierError as exc:
             extra = [Finding(c, 1.0) for c in categories]
             errors = (f"llm_classifier: {exc}",)
-        scan = self._scan(value, where, redactor, extra)
+        scan = self._scan(value, where, redactor, extra, path)
         return dataclasses.replace(scan, errors=errors) if errors else scan
 
     def _local_only(self) -> None:
         if self.needs_llm:
             raise RuntimeError("a strict-mode guard needs the LLM: use scan_text_async/scan_value_async")
 
-    def _scan(self, value: Any, where: Where, redactor: Redactor, extra: list[Finding]) -> Scan:
+    def _scan(self, value: Any, where: Where, redactor: Redactor, extra: list[Finding], path: str = "") -> Scan:
         leaves = _Leaves()
-        shape = _collect(value, "", leaves, 0)
+        shape = _collect(value, path, leaves, 0)
         text = leaves.joined()
         tags: set[str] = set()
         blocks: list[Block] = []
