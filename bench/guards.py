@@ -31,11 +31,11 @@ from tests.guards.evaluation import (  # noqa: E402
 
 def row(name: str, split: str, mode: str, c: Counts) -> str:
     hard = f"{c.hard_fp}/{c.hard}" if c.hard else "-"
-    return f"{name:<28} {split:<9} {mode:<20} {c.n:>4} {c.precision:>9.3f} {c.recall:>7.3f} {hard:>8}"
+    return f"{name:<28} {split:<9} {mode:<26} {c.n:>4} {c.precision:>9.3f} {c.recall:>7.3f} {hard:>8}"
 
 
 def main() -> None:
-    print(f"{'classifier':<28} {'set':<9} {'mode (threshold)':<20} {'n':>4} {'precision':>9} {'recall':>7} {'hard FP':>8}")
+    print(f"{'classifier':<28} {'set':<9} {'mode (threshold)':<26} {'n':>4} {'precision':>9} {'recall':>7} {'hard FP':>8}")
     for name, sets in TEXT_SETS.items():
         g = guard(name)
         for split, filename in zip(("tuning", "held-out"), sets):
@@ -51,37 +51,39 @@ def main() -> None:
     print()
     pii = load_pii()
     g = guard("pii_redaction")
-    print(f"{'pii_redaction entity':<22} {'mode (threshold)':<26} {'gold':>5} {'precision':>9} {'recall':>7}")
+    print(f"{'pii_redaction entity':<28} {'mode (threshold)':<26} {'gold':>5} {'precision':>9} {'recall':>7}")
     for mode, threshold in MODE_POINTS.items():
         counts = pii_counts(pii, threshold, g)
         structured = Counts()
         for kind in sorted(counts):
             c = counts[kind]
-            print(f"{kind:<22} {mode + f' ({threshold})':<26} {c.tp + c.fn:>5} {c.precision:>9.3f} {c.recall:>7.3f}")
+            print(f"{kind:<28} {mode + f' ({threshold})':<26} {c.tp + c.fn:>5} {c.precision:>9.3f} {c.recall:>7.3f}")
             if kind in STRUCTURED:
                 structured.tp += c.tp
                 structured.fp += c.fp
                 structured.fn += c.fn
-        print(f"{'structured (all but PERSON)':<22} {mode + f' ({threshold})':<26} {structured.tp + structured.fn:>5} "
+        print(f"{'structured (all but PERSON)':<28} {mode + f' ({threshold})':<26} {structured.tp + structured.fn:>5} "
               f"{structured.precision:>9.3f} {structured.recall:>7.3f}")
 
     print()
-    chunks = corpus_chunks()
-    print(f"CPU time over {len(chunks)} chunks of 1 KB       p50 ms/KB   p99 ms/KB")
+    corpora = {kind: corpus_chunks(kind) for kind in ("prose", "pii", "all")}
+    print("CPU ms per KB, p50 / p99 over 1 KB chunks: " + ", ".join(f"{k} ({len(v)} chunks)" for k, v in corpora.items()))
+    print(f"{'':<40} " + " ".join(f"{k:>17}" for k in corpora))
+
+    def line(label: str, fn) -> None:
+        cells = [latency_ms_per_kb(fn, chunks) for chunks in corpora.values()]
+        print(f"{label:<40} " + " ".join(f"{p50:>8.3f} /{p99:>7.3f}" for p50, p99 in cells))
+
     for name in ("pii_redaction", "toxicity_filter", "healthcare_topic_guardrail", "finance_topic_guardrail",
                  "url_blocker", "file_blocker"):
-        g = guard(name)
-        p50, p99 = latency_ms_per_kb(g.findings, chunks)
-        print(f"{name:<40} {p50:>9.3f} {p99:>11.3f}")
+        line(name, guard(name).findings)
     every = GuardSet.from_features({
         "content_classifiers": [{"name": n} for n in ("pii_redaction", "toxicity_filter", "healthcare_topic_guardrail",
                                                       "finance_topic_guardrail")],
         "content_blockers": [{"name": "url_blocker"}, {"name": "file_blocker"}],
     })
     redactor = Redactor()
-    p50, p99 = latency_ms_per_kb(lambda text: every.scan_text(text, "result", redactor), chunks)
-    print(f"{'GuardSet.scan_text, every guard on':<40} {p50:>9.3f} {p99:>11.3f}")
-
+    line("GuardSet.scan_text, every guard on", lambda text: every.scan_text(text, "result", redactor))
 
 if __name__ == "__main__":
     main()

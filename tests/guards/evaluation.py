@@ -116,10 +116,11 @@ def pii_counts(rows: list[dict], threshold: float, g: Guard | None = None) -> di
     return out
 
 
-def corpus_chunks(size: int = 1024) -> list[str]:
-    """~1 KB chunks of all evaluation text (the latency corpus)."""
-    texts = [r.text for sets in TEXT_SETS.values() for name in sets for r in load_tsv(name)]
-    texts += [r["text"] for r in load_pii()]
+def corpus_chunks(kind: str = "all", size: int = 1024) -> list[str]:
+    """~1 KB chunks of evaluation text (the latency corpus): ``prose`` (the classifier sets),
+    ``pii`` (the PII set: an entity every ~50 characters, a worst case) or ``all``."""
+    texts = [r.text for sets in TEXT_SETS.values() for name in sets for r in load_tsv(name)] if kind != "pii" else []
+    texts += [r["text"] for r in load_pii()] if kind != "prose" else []
     chunks, current = [], ""
     for t in texts:
         current += t + "\n"
