@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/airlock serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 # The pure cores are held to mypy --strict, as part of the tests.
-MYPY_PATHS ?= src/airlock/interpreter src/airlock/policy
+MYPY_PATHS ?= src/airlock/interpreter src/airlock/policy src/airlock/guards
 
 test: $(STAMP)
 	$(BIN)/python -m mypy --strict $(MYPY_PATHS)
@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/isolation.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/dual_llm_cost.py
+	$(BIN)/python bench/guards.py
 
 clean:
 	rm -rf $(VENV)

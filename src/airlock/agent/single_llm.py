@@ -21,6 +21,7 @@ from typing import Any, AsyncIterator
 
 from airlock.agent.authority import PolicyConfigError, session_policy
 from airlock.agent.call import Call, JsonReply, StreamReply
+from airlock.agent.content_guards import ContentGuards
 from airlock.agent.conversation import Usage
 from airlock.agent.guard import WrapperError, absorb_results, enforce
 from airlock.agent.tool_filter import add_usage, filter_tools
@@ -93,11 +94,17 @@ class SingleLLM:
         state["session_meta"], state["context_meta"] = session_meta.to_json(), context.to_json()
         extra_usage = await self._filter_tools(call)
         rewriter = ResponseIdRewriter(call.api, session.id, id_map)
+        content = ContentGuards.for_call(call, self.upstream)
+        if content is not None:
+            policy = content.wrap(policy)  # guards run with the policy check, on the whole answer
         guarded = not policy.enforces_nothing or LLM_BLOCKED_TAG in context.tags
         if call.stream and not guarded:
             return await self._stream(call, rewriter, extra_usage)
         # Tool calls are checked whole, so the provider is asked without streaming.
         upstream_body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+        if content is not None:
+            await content.before_upstream(call.api, upstream_body, state)
+            session_meta = SessionMeta.from_json(state.get("session_meta"))  # with the results' guard tags
         try:
             result = await self.upstream.request(call.provider, call.api, upstream_body, api_key=call.byok_key)
         except UpstreamError as exc:
@@ -105,11 +112,15 @@ class SingleLLM:
         answer = result.json
         if not isinstance(answer, dict):
             raise ApiError(502, f"Provider {call.provider} answered with JSON that is not an object.", "upstream_error")
+        if content is not None:
+            await content.before_enforce(call.api, answer)
         if guarded:
             checked = enforce(call.api, answer, policy, session_meta, context)
             pending.update(checked.pending)
             state["session_meta"], state["context_meta"] = session_meta.to_json(), checked.context.to_json()
             state["policy_check_history"] = (state.get("policy_check_history", []) + checked.history)[-100:]
+        if content is not None:
+            content.after_enforce(call.api, answer, state)
         add_usage(call.api, answer, extra_usage)
         rewriter.rewrite(answer)
         self._end_of_answer(call, rewriter)

@@ -20,6 +20,7 @@ from airlock.api.errors import ApiError
 from airlock.api.routing import Route
 from airlock.api.schemas import REQUEST_MODELS, describe_validation_error
 from airlock.config.resolver import HeaderError, resolve
+from airlock.guards import BLOCKERS, GuardError, GuardSet, GuardUnavailable
 from airlock.sessions.lookup import SessionLookupError, find_or_create
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -49,6 +50,7 @@ async def handle(request: Request, route: Route) -> Response:
         )
     except HeaderError as exc:
         raise ApiError(400, str(exc), param=f"{exc.header}.{exc.field}" if exc.field else exc.header) from None
+    check_content_guards(config)
     check_models_allowed(services.settings, [config.pllm_model, config.qllm_model], byok)
 
     try:
@@ -81,6 +83,23 @@ async def _chain(reply: StreamReply):
     yield reply.first
     async for chunk in reply.rest:
         yield chunk
+
+
+def check_content_guards(config) -> None:
+    """A guard the request asks for but this server cannot run is a 400 before any model is
+    called, never a silent pass (whether it came from X-Features or the key's saved config)."""
+    try:
+        guards = GuardSet.from_features(config.features)
+    except GuardError as exc:
+        section = "content_blockers" if exc.guard in BLOCKERS else "content_classifiers"
+        code = "guard_unavailable" if isinstance(exc, GuardUnavailable) else "invalid_guard"
+        raise ApiError(400, f"X-Features: {exc.message}", param=f"X-Features.{section}", code=code) from None
+    if guards and config.arch == "dual-llm":
+        # Until the dual-LLM engine applies guards (tags on values, redacted results for the
+        # QLLM), accepting them there would be accepting a security setting without acting on it.
+        raise ApiError(400, "X-Features: content_classifiers and content_blockers are not applied in dual-llm mode yet; "
+                            "use agent_arch 'single-llm' or remove them.", param="X-Features.agent_arch",
+                       code="guard_unavailable")
 
 
 def check_models_allowed(settings, models: list[str], byok: str | None) -> None:

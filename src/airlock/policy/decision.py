@@ -62,7 +62,7 @@ class FiredRule:
         return text
 
 
-Authority = Literal["key", "header", "planner", "preset"]
+Authority = Literal["key", "header", "planner", "preset", "guard"]  # guard: a content blocker (airlock.guards)
 
 
 @dataclass(slots=True)
