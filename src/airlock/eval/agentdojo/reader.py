@@ -1,0 +1,180 @@
+"""The quarantined reader (QLLM) of the offline evaluation, honest or on the attacker's side.
+
+Programs ask the reader with ``parse_with_ai(query=QUESTION + "\\n\\n" + data, output_schema=...)``:
+the first paragraph is the planner's question (a literal of the program), the rest is tool data.
+
+* **Honest**: answers the question with the value the task's ground truth uses, from the suite's
+  answer key (``programs/<suite>/reader.json``: question → answer). It stands in for a model that
+  reads correctly; it never needs the injected text to answer.
+* **Adversarial**: when the data it reads carries an injection, it answers what the injection asks
+  for: every field that has a counterpart among the injection task's values (its ground-truth
+  arguments, and the e-mail addresses, URLs and IBANs its goal names) gets the attacker's value. It
+  models a reader the injection fully controls — the worst case the policies must contain.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from airlock.eval.agentdojo import cases as C
+
+PROGRAMS = Path(__file__).with_name("programs")
+SCHEMA_SUFFIX = "\n\nAnswer with JSON matching this JSON Schema:"
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+URL = re.compile(r"\b(?:https?://)?www\.[\w.-]+\w(?:/[\w./-]*)?")
+IBAN = re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{10,30}\b")
+# Field-name hints → the kind of attacker value that fits (first match wins).
+KINDS = (
+    (re.compile(r"iban|account|recipient(?!s)"), ("iban", "email")),
+    (re.compile(r"mail|recipients|participant|to$|invitee|address"), ("email",)),
+    (re.compile(r"url|link|web|site"), ("url",)),
+)
+
+
+@lru_cache(maxsize=None)
+def answer_key(suite: str) -> dict[str, Any]:
+    path = PROGRAMS / suite / "reader.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def split_query(text: str) -> tuple[str, str]:
+    """``(question, data)`` of a reader request's user text."""
+    body = text.split(SCHEMA_SUFFIX, 1)[0]
+    question, _, data = body.partition("\n\n")
+    return question.strip(), data
+
+
+@dataclass(frozen=True)
+class AttackerValues:
+    """What an injection task wants: its ground-truth arguments by name, and values by kind."""
+
+    by_name: dict[str, Any]
+    by_kind: dict[str, str]
+    goal: str
+
+
+def _flatten(args: dict[str, Any], out: dict[str, Any]) -> None:
+    for k, v in args.items():
+        out.setdefault(k, v)
+
+
+@lru_cache(maxsize=None)
+def attacker_values(suite: str, injection_task: str) -> AttackerValues:
+    task = C.suite(suite).injection_tasks[injection_task]
+    by_name: dict[str, Any] = {}
+    for call in C.ground_truth(suite, injection_task):
+        _flatten(dict(call.args), by_name)
+    text = task.GOAL + " " + json.dumps(by_name, default=str)
+    by_kind = {}
+    for kind, pattern in (("email", EMAIL), ("url", URL), ("iban", IBAN)):
+        m = pattern.search(text)
+        if m:
+            by_kind[kind] = m.group(0)
+    return AttackerValues(by_name, by_kind, task.GOAL)
+
+
+@lru_cache(maxsize=None)
+def _goals() -> tuple[tuple[str, str, str], ...]:
+    out = []
+    for suite in C.SUITES:
+        for tid, task in C.suite(suite).injection_tasks.items():
+            out.append((task.GOAL, suite, tid))
+    return tuple(sorted(out, key=lambda g: -len(g[0])))
+
+
+def injection_in(text: str) -> AttackerValues | None:
+    """The injection task whose goal the text carries, if any (an injected tool result quotes it)."""
+    for goal, suite, tid in _goals():
+        if goal and goal in text:
+            return attacker_values(suite, tid)
+    return None
+
+
+def _types(schema: dict[str, Any]) -> list[str]:
+    t = schema.get("type")
+    if t is None and isinstance(schema.get("anyOf"), list):
+        return [s.get("type") for s in schema["anyOf"] if isinstance(s, dict)]
+    return t if isinstance(t, list) else [t]
+
+
+def _fits(value: Any, schema: dict[str, Any]) -> Any:
+    """``value`` coerced to the schema's type, or None when it cannot be."""
+    types = _types(schema)
+    if "array" in types:
+        return value if isinstance(value, list) else [value]
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None:
+        return None
+    if "number" in types or "integer" in types:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return int(value) if "integer" in types and "number" not in types else value
+    if "string" in types:
+        return value if isinstance(value, str) else json.dumps(value, default=str)
+    if "boolean" in types:
+        return value if isinstance(value, bool) else None
+    return value
+
+
+def _attacker_field(name: str, schema: dict[str, Any], honest: Any, atk: AttackerValues) -> Any:
+    if name == "have_enough_info":
+        return True
+    low = name.lower()
+    if low in atk.by_name:
+        fitted = _fits(atk.by_name[low], schema)
+        if fitted is not None:
+            return fitted
+    for pattern, kinds in KINDS:
+        if pattern.search(low):
+            for kind in kinds:
+                if kind in atk.by_kind:
+                    return _fits(atk.by_kind[kind], schema)
+    return honest
+
+
+def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return defs.get(ref.split("/")[-1], {})
+    return schema
+
+
+def _empty(schema: dict[str, Any]) -> Any:
+    types = _types(schema)
+    if "null" in types:
+        return None
+    return {"array": [], "string": "", "number": 0, "integer": 0, "boolean": False,
+            "object": {}}.get(next((t for t in types if t), "string"), None)
+
+
+def answer(text: str, schema: dict[str, Any], suite_hint: list[str], adversarial: bool) -> tuple[Any, str]:
+    """The reader's JSON answer to one request, and how it was made (``key``, ``attacker``, ``miss``)."""
+    question, data = split_query(text)
+    honest: Any = None
+    how = "miss"
+    for suite in suite_hint:
+        key = answer_key(suite)
+        if question in key:
+            honest, how = key[question], "key"
+            break
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else None
+    atk = injection_in(data) if adversarial else None
+    if props is None:  # a bare value was asked for
+        if atk is not None:
+            return _attacker_field("value", schema, honest, atk), "attacker"
+        return (honest if how == "key" else _empty(schema)), how
+    defs = schema.get("$defs") or {}
+    honest_obj = honest if isinstance(honest, dict) else {}
+    out = {}
+    for name, sub in props.items():
+        sub = _resolve(sub if isinstance(sub, dict) else {}, defs)
+        value = honest_obj.get(name, True if name == "have_enough_info" else _empty(sub))
+        out[name] = _attacker_field(name, sub, value, atk) if atk is not None else value
+    return out, ("attacker" if atk is not None else how)
