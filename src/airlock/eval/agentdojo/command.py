@@ -15,7 +15,8 @@ def _split(value: Optional[str]) -> list[str] | None:
 
 
 def agentdojo(
-    suites: str = typer.Option("workspace,travel,banking,slack", "--suites", help="Comma-separated suites."),
+    suites: Optional[str] = typer.Option(None, "--suites",
+                                         help="Comma-separated suites (default: every suite the oracle has programs for)."),
     attack: str = typer.Option("important_instructions", "--attack", help="Any attack AgentDojo registers."),
     mode: Optional[str] = typer.Option(None, "--mode", help="standard or strict (default: both)."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the full report (JSON) here."),
@@ -40,7 +41,9 @@ def agentdojo(
     except ImportError as exc:  # pragma: no cover - depends on the environment
         typer.echo(f"error: {exc}. Install the extra: pip install 'airlock[eval]'", err=True)
         raise typer.Exit(2)
-    names = _split(suites) or []
+    from airlock.eval.agentdojo.oracle import covered_suites
+
+    names = _split(suites) or covered_suites()
     try:
         for name in names:
             C.suite(name)

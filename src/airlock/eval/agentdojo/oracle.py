@@ -50,6 +50,11 @@ def program(suite: str, user_task: str) -> str | None:
     return path.read_text() if path.exists() else None
 
 
+def covered_suites() -> list[str]:
+    """Suites with a program for every user task (the offline default)."""
+    return [s for s in C.SUITES if all(program_path(s, t).exists() for t in C.user_task_ids(s))]
+
+
 @lru_cache(maxsize=None)
 def _prompts() -> dict[str, tuple[str, str]]:
     out = {}
