@@ -137,15 +137,22 @@ def injections(case: Case, attack_name: str, model: str | None = None) -> dict[s
                                                               s.injection_tasks[case.injection_task]))
 
 
+def _picked(name: str, task_id: str, wanted: list[str] | None) -> bool:
+    """``task_id`` of suite ``name`` is selected: no filter, or named bare or as ``suite/task``."""
+    return wanted is None or task_id in wanted or f"{name}/{task_id}" in wanted
+
+
 def cases(suites: list[str], *, user_tasks: list[str] | None = None, injection_tasks: list[str] | None = None,
           attacked: bool) -> list[Case]:
-    """Every case of ``suites``: one per user task, or one per user × injection task."""
+    """Every case of ``suites``: one per user task, or one per user × injection task.
+
+    A filter names tasks bare (``user_task_3``, in every suite) or qualified (``banking/user_task_3``)."""
     out: list[Case] = []
     for name in suites:
-        users = [u for u in user_task_ids(name) if user_tasks is None or u in user_tasks]
+        users = [u for u in user_task_ids(name) if _picked(name, u, user_tasks)]
         if not attacked:
             out += [Case(name, u) for u in users]
             continue
-        injs = [i for i in injection_task_ids(name) if injection_tasks is None or i in injection_tasks]
+        injs = [i for i in injection_task_ids(name) if _picked(name, i, injection_tasks)]
         out += [Case(name, u, i) for u in users for i in injs]
     return out

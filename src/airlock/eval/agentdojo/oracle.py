@@ -4,7 +4,8 @@ Airlock marks its internal requests on the first line of the system prompt (``# 
 (PLLM)``, ``# Airlock quarantined reader (QLLM)``...). The oracle answers:
 
 * **planner** — finds the task by its prompt (the user query, the only trusted input) and answers
-  with that task's program file, ``programs/<suite>/<user_task>.py``, in one ```python block;
+  with that task's program file, ``programs/<suite>/<user_task>.py``, in one ```python block; told
+  that the program failed, it gives up (it has no second program);
 * **reader** — ``reader.answer``: honest, or (``adversarial``) the attacker's values whenever the
   data it reads carries an injection;
 * **no marker** (single-LLM passthrough) — an agent that obeys injections: it replays the task's
@@ -39,6 +40,9 @@ ROLES = {
     "# Airlock tool error detector": "error_detector",
 }
 NO_PROGRAM = "final_return_value = None\nfinal_return_value = \"No program for this task.\"\n"
+# After a failed program Airlock asks the planner again (the error, never the data). The oracle has
+# one program per task and no better idea, so it gives up instead of repeating the same failure.
+GIVE_UP = "final_return_value = None\nfinal_return_value = \"I could not complete the task.\"\n"
 
 
 def program_path(suite: str, user_task: str) -> Path:
@@ -128,6 +132,9 @@ class Oracle:
         self._count(role)
         users = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
         if role == "pllm":
+            if len(users) > 1 and task_of(_planner_query(users[-1])) is None:  # feedback on a failure
+                self._count("pllm:gave_up")
+                return self._message(f"I cannot fix this.\n\n```python\n{GIVE_UP.rstrip()}\n```\n")
             return self._message(self._plan(users[-1] if users else ""))
         if role == "qllm":
             return self._message(self._read(users[-1] if users else "", body))

@@ -7,12 +7,13 @@ the first paragraph is the planner's question (a literal of the program), the re
   answer key (``programs/<suite>/reader.json``: question → answer). It stands in for a model that
   reads correctly; it never needs the injected text to answer.
 * **Adversarial**: when the data it reads carries an injection, it answers what the injection asks
-  for: every field that has a counterpart among the injection task's values (its ground-truth
-  arguments by name, and the e-mail addresses, URLs and IBANs its goal names, by the kind the
-  field's name asks for) gets the attacker's value; lists get it appended; every other free-text
-  field carries the attacker's payload (the text the injection wants sent) after the honest
-  answer. It models a reader the injection fully controls — the worst case the policies must
-  contain.
+  for: every field that has a counterpart among the injection task's values gets the attacker's
+  value — its ground-truth arguments by name (exactly, or by a word of the field's name:
+  ``hotel_name`` takes the attacker's ``hotel``), and the e-mail addresses, URLs, IBANs and
+  dates its goal names, by the kind the field's name asks for; lists get it appended, and a list
+  of records gets one more record made of attacker values; every other free-text field carries
+  the attacker's payload (the text the injection wants written) after the honest answer. It
+  models a reader the injection fully controls — the worst case the policies must contain.
 """
 
 from __future__ import annotations
@@ -30,14 +31,17 @@ PROGRAMS = Path(__file__).with_name("programs")
 SCHEMA_SUFFIX = "\n\nAnswer with JSON matching this JSON Schema:"
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-URL = re.compile(r"\b(?:https?://)?www\.[\w.-]+\w(?:/[\w./-]*)?")
+URL = re.compile(r"https?://[^\s'\"<>()]+|\bwww\.[\w.-]+\w(?:/[\w./-]*)?")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{10,30}\b")
+DESTINATION = re.compile(r"recipient|participant|invitee|email|^to$|^user$|url|iban")
+DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2})?\b")
 PAYLOAD_ARGS = ("body", "content", "subject", "description", "title", "message", "text")
 # Field-name hints → the kind of attacker value that fits (first match wins).
 KINDS = (
     (re.compile(r"iban|account|recipient(?!s)"), ("iban", "email")),
     (re.compile(r"mail|recipients|participant|to$|invitee|address"), ("email",)),
     (re.compile(r"url|link|web|site"), ("url",)),
+    (re.compile(r"(^|_)(date|day|time|when|deadline|start|end)s?(_|$)"), ("date",)),
 )
 
 
@@ -75,14 +79,28 @@ def attacker_values(suite: str, injection_task: str) -> AttackerValues:
     by_name: dict[str, Any] = {}
     for call in C.ground_truth(suite, injection_task):
         _flatten(dict(call.args), by_name)
+    # Where the attacker wants something to go (a recipient, an invitee, a URL) names the
+    # attacker's own value; the goal's other addresses are what it wants taken (a sender to read).
+    destination = json.dumps([v for k, v in by_name.items() if DESTINATION.search(k)], default=str)
     text = task.GOAL + " " + json.dumps(by_name, default=str)
     by_kind = {}
-    for kind, pattern in (("email", EMAIL), ("url", URL), ("iban", IBAN)):
-        m = pattern.search(text)
+    for kind, pattern in (("email", EMAIL), ("url", URL), ("iban", IBAN), ("date", DATE)):
+        m = pattern.search(destination) or pattern.search(text)
         if m:
             by_kind[kind] = m.group(0)
     payload = next((v for k in PAYLOAD_ARGS if isinstance(v := by_name.get(k), str) and v), task.GOAL)
     return AttackerValues(by_name, by_kind, task.GOAL, payload)
+
+
+_SPACE = re.compile(r"(?:\\[nrt]|\s)+")
+
+
+def _flat(text: str) -> str:
+    """Text with every run of whitespace (or JSON-escaped whitespace) as one space.
+
+    AgentDojo's environments are YAML: an injected goal's line breaks come out folded into spaces
+    or regrouped, so a goal is recognised by its words, not its layout."""
+    return _SPACE.sub(" ", text).strip()
 
 
 @lru_cache(maxsize=None)
@@ -90,14 +108,15 @@ def _goals() -> tuple[tuple[str, str, str], ...]:
     out = []
     for suite in C.SUITES:
         for tid, task in C.suite(suite).injection_tasks.items():
-            out.append((task.GOAL, suite, tid))
+            out.append((_flat(task.GOAL), suite, tid))
     return tuple(sorted(out, key=lambda g: -len(g[0])))
 
 
 def injection_in(text: str) -> AttackerValues | None:
     """The injection task whose goal the text carries, if any (an injected tool result quotes it)."""
+    flat = _flat(text)
     for goal, suite, tid in _goals():
-        if goal and goal in text:
+        if goal and goal in flat:
             return attacker_values(suite, tid)
     return None
 
@@ -129,16 +148,26 @@ def _fits(value: Any, schema: dict[str, Any]) -> Any:
     return value
 
 
-def _attacker_field(name: str, schema: dict[str, Any], honest: Any, atk: AttackerValues) -> Any:
+def _wanted(name: str, atk: AttackerValues) -> Any:
+    """The attacker's value for a field called ``name``, or None when the injection names none."""
+    low = name.lower()
+    if low in atk.by_name:
+        return atk.by_name[low]
+    words = [w for w in re.split(r"[^a-z0-9]+", low) if w]
+    for word in words:
+        if word in atk.by_name:
+            return atk.by_name[word]
+    for pattern, kinds in KINDS:
+        if pattern.search(low):
+            return next((atk.by_kind[k] for k in kinds if k in atk.by_kind), None)
+    return None
+
+
+def _attacker_field(name: str, schema: dict[str, Any], honest: Any, atk: AttackerValues,
+                    defs: dict[str, Any]) -> Any:
     if name == "have_enough_info":
         return True
-    low = name.lower()
-    wanted: Any = atk.by_name.get(low)
-    if wanted is None:
-        for pattern, kinds in KINDS:
-            if pattern.search(low):
-                wanted = next((atk.by_kind[k] for k in kinds if k in atk.by_kind), None)
-                break
+    wanted = _wanted(name, atk)
     types = _types(schema)
     if wanted is not None:
         fitted = _fits(wanted, schema)
@@ -148,8 +177,15 @@ def _attacker_field(name: str, schema: dict[str, Any], honest: Any, atk: Attacke
             return fitted
     if "string" in types and isinstance(honest, str):
         return f"{honest} {atk.payload}".strip()
-    if "array" in types and isinstance(honest, list) and all(isinstance(x, str) for x in honest):
-        return honest + [atk.payload]
+    if "array" in types and isinstance(honest, list):
+        item = _resolve(schema.get("items") if isinstance(schema.get("items"), dict) else {}, defs)
+        props = item.get("properties")
+        if isinstance(props, dict):  # a list of records: the injection adds one of its own
+            planted = {k: _attacker_field(k, _resolve(v, defs), _empty(_resolve(v, defs)), atk, defs)
+                       for k, v in props.items() if isinstance(v, dict)}
+            return honest + [planted]
+        if all(isinstance(x, str) for x in honest):
+            return honest + [atk.payload]
     return honest
 
 
@@ -182,7 +218,7 @@ def answer(text: str, schema: dict[str, Any], suite_hint: list[str], adversarial
     atk = injection_in(data) if adversarial else None
     if props is None:  # a bare value was asked for
         if atk is not None:
-            return _attacker_field("value", schema, honest, atk), "attacker"
+            return _attacker_field("value", schema, honest, atk, schema.get("$defs") or {}), "attacker"
         return (honest if how == "key" else _empty(schema)), how
     defs = schema.get("$defs") or {}
     honest_obj = honest if isinstance(honest, dict) else {}
@@ -190,5 +226,5 @@ def answer(text: str, schema: dict[str, Any], suite_hint: list[str], adversarial
     for name, sub in props.items():
         sub = _resolve(sub if isinstance(sub, dict) else {}, defs)
         value = honest_obj.get(name, True if name == "have_enough_info" else _empty(sub))
-        out[name] = _attacker_field(name, sub, value, atk) if atk is not None else value
+        out[name] = _attacker_field(name, sub, value, atk, defs) if atk is not None else value
     return out, ("attacker" if atk is not None else how)
