@@ -1,4 +1,6 @@
-# Summarise every website posted in 'general' and post the summary to 'random'.
+# Summarise every website posted in 'general' and post the summary to 'random'. The post
+# carries the summaries of the pages' content, which is what the user asked for, not the
+# pages' addresses.
 from pydantic import BaseModel, Field
 
 final_return_value = None
@@ -21,6 +23,6 @@ summaries = []
 for url in links.urls:
     page = get_webpage(url=url)
     s = parse_with_ai(query="Summarise this web page in one or two sentences.\n\n" + page, output_schema=Summary)
-    summaries.append(url + ": " + s.summary)
+    summaries.append(s.summary)
 send_channel_message(channel="random", body="\n".join(summaries))
 final_return_value = summaries
