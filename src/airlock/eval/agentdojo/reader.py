@@ -10,10 +10,11 @@ the first paragraph is the planner's question (a literal of the program), the re
   for: every field that has a counterpart among the injection task's values gets the attacker's
   value — its ground-truth arguments by name (exactly, or by a word of the field's name:
   ``hotel_name`` takes the attacker's ``hotel``), and the e-mail addresses, URLs, IBANs and
-  dates its goal names, by the kind the field's name asks for; lists get it appended, and a list
-  of records gets one more record made of attacker values; every other free-text field carries
-  the attacker's payload (the text the injection wants written) after the honest answer. It
-  models a reader the injection fully controls — the worst case the policies must contain.
+  dates it names (where it wants something sent first), by the kind the field's name asks for;
+  lists get it appended, and a list of records gets one more record made of attacker values;
+  every other free-text field carries the attacker's payload (the text the injection wants
+  written) after the honest answer. It models a reader the injection fully controls — the worst
+  case the policies must contain.
 """
 
 from __future__ import annotations
