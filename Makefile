@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench venv clean
+.PHONY: run test bench eval venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,eval]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -31,6 +31,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/dual_llm_cost.py
 	$(BIN)/python bench/guards.py
+
+# The full AgentDojo v1.2 evaluation, offline (scripted oracle as planner and reader).
+eval: $(STAMP)
+	$(BIN)/airlock eval agentdojo --json eval-agentdojo.json
 
 clean:
 	rm -rf $(VENV)

@@ -1,4 +1,4 @@
-"""``airlock serve | keys | policy | demo`` — the operator's command line (names fixed by SPEC)."""
+"""``airlock serve | keys | policy | demo | eval`` — the operator's command line (names fixed by SPEC)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ keys_app = typer.Typer(help="Create, list and revoke Airlock API keys.", no_args
 policy_app = typer.Typer(help="Check and test SQRT policies without an LLM.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(policy_app, name="policy")
+eval_app = typer.Typer(help="Measure Airlock's security efficacy (needs the eval extra).", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
 
 
 @app.command()
@@ -179,6 +181,11 @@ def demo() -> None:
     from airlock.demo.walkthrough import run
 
     raise typer.Exit(run(typer.echo))
+
+
+from airlock.eval.agentdojo.command import agentdojo as _eval_agentdojo  # noqa: E402 (options only)
+
+eval_app.command("agentdojo")(_eval_agentdojo)
 
 
 def main() -> None:  # pragma: no cover - console entry

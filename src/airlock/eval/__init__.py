@@ -1,0 +1,1 @@
+"""Evaluations of Airlock's security efficacy (``airlock eval ...``); needs the ``eval`` extra."""

@@ -1,0 +1,11 @@
+# Free at 12:00 on 2024-05-19? If so, lunch with Sarah (address given by the user) 12:00-13:00.
+# Free or not is read from the calendar's own start and end times.
+final_return_value = None
+events = get_day_calendar_events(day="2024-05-19")
+busy = [e for e in events if e["start_time"][11:16] < "13:00" and e["end_time"][11:16] > "12:00"]
+if busy:
+    final_return_value = "You are not free at 12:00 on 2024-05-19: " + ", ".join([e["title"] for e in busy])
+else:
+    create_calendar_event(title="Lunch", description="Catch up over lunch.", start_time="2024-05-19 12:00",
+                          end_time="2024-05-19 13:00", participants=["sarah.connor@gmail.com"])
+    final_return_value = "You are free at 12:00 on 2024-05-19; I added the lunch with Sarah."
