@@ -289,11 +289,3 @@ def test_a_bad_mode_is_a_400_in_each_api_shape(airlock, fake_llm):
         claude(airlock, bad).messages.create(model="fake-model", max_tokens=10, messages=[{"role": "user", "content": "x"}])
     assert err.value.body["type"] == "error" and "unknown mode" in err.value.body["error"]["message"]
     assert fake_llm.requests == []
-
-
-def test_guards_in_dual_llm_mode_are_refused_until_applied_there(airlock, fake_llm):
-    dual = {"X-Features": json.dumps({"agent_arch": "dual-llm", **PII})}
-    with pytest.raises(openai.BadRequestError) as err:
-        oai(airlock, dual).chat.completions.create(model="fake-model", messages=[{"role": "user", "content": "x"}])
-    assert "not applied in dual-llm mode" in str(err.value)
-    assert fake_llm.requests == []

@@ -89,17 +89,11 @@ def check_content_guards(config) -> None:
     """A guard the request asks for but this server cannot run is a 400 before any model is
     called, never a silent pass (whether it came from X-Features or the key's saved config)."""
     try:
-        guards = GuardSet.from_features(config.features)
+        GuardSet.from_features(config.features)
     except GuardError as exc:
         section = "content_blockers" if exc.guard in BLOCKERS else "content_classifiers"
         code = "guard_unavailable" if isinstance(exc, GuardUnavailable) else "invalid_guard"
         raise ApiError(400, f"X-Features: {exc.message}", param=f"X-Features.{section}", code=code) from None
-    if guards and config.arch == "dual-llm":
-        # Until the dual-LLM engine applies guards (tags on values, redacted results for the
-        # QLLM), accepting them there would be accepting a security setting without acting on it.
-        raise ApiError(400, "X-Features: content_classifiers and content_blockers are not applied in dual-llm mode yet; "
-                            "use agent_arch 'single-llm' or remove them.", param="X-Features.agent_arch",
-                       code="guard_unavailable")
 
 
 def check_models_allowed(settings, models: list[str], byok: str | None) -> None:

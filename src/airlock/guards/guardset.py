@@ -231,6 +231,12 @@ class GuardSet:
         scan = self._scan(value, where, redactor, extra, path)
         return dataclasses.replace(scan, errors=errors) if errors else scan
 
+    def scan_value_local(self, value: Any, where: Where, redactor: Redactor, path: str = "") -> Scan:
+        """The local detectors only, whatever the modes (strict entries keep their low
+        thresholds): for callers that cannot await the LLM classifier — the dual-LLM interpreter
+        scanning a tool call's arguments inside a worker process."""
+        return self._scan(value, where, redactor, [], path)
+
     def _local_only(self) -> None:
         if self.needs_llm:
             raise RuntimeError("a strict-mode guard needs the LLM: use scan_text_async/scan_value_async")

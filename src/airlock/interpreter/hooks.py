@@ -119,3 +119,12 @@ def decision_message(decision: Any) -> str:
 
 
 Phase = Literal["before", "after"]
+
+
+class ArgumentGuard(Protocol):
+    """Content guards on a tool call's arguments, before the policy sees them (``airlock.guards``
+    behind a sandbox adapter): the tags found join the argument's metadata, the value is what goes
+    on (redacted), and any block denies the call."""
+
+    def scan_argument(self, tool: str, name: str, value: Any) -> tuple[frozenset[str], Any, list[str]]:
+        """``(tags, value to send, block descriptions)``."""

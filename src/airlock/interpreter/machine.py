@@ -14,7 +14,7 @@ from airlock.meta import NEUTRAL, Meta, SessionMeta
 from .budget import Budget
 from .errors import ControlFlowDenied, ReplayDivergence
 from .flow import UNTRUSTED, Heap, deep, invoke, mm, retag
-from .hooks import ALLOWED, HARD, SOFT, decision_json, verdict_of
+from .hooks import ALLOWED, HARD, SOFT, ArgumentGuard, decision_json, verdict_of
 from .options import RunOptions
 from .stdlib.builtins import RESULT_CTORS
 from .stdlib.datetimes import CONSTRUCT, DtClass
@@ -31,7 +31,8 @@ class Machine:
     """Mutable state of one run. Compiled closures reach it as ``frame.it``."""
 
     def __init__(self, *, tools: dict[str, Value], policy: Any, session: SessionMeta, events: list[dict[str, Any]],
-                 options: RunOptions, escaping: tuple[str, ...] = (), escaping_nonlocal: tuple[str, ...] = ()) -> None:
+                 options: RunOptions, escaping: tuple[str, ...] = (), escaping_nonlocal: tuple[str, ...] = (),
+                 guard: ArgumentGuard | None = None) -> None:
         self.options = options
         self.budget = Budget(options.limits)
         #: strict/custom: the control context carries conditions' full metadata; standard: only
@@ -51,6 +52,7 @@ class Machine:
         self.history: list[dict[str, Any]] = []
         self.printed: list[str] = []
         self.branch_cache: dict[int, tuple[Meta, str]] = {}
+        self.guard = guard
         self.escaping = escaping
         self.escaping_nonlocal = escaping_nonlocal
 

@@ -65,6 +65,8 @@ def planner_variables(vars: Mapping[str, Value], machine: "Machine", final_pc: M
 class _Vars:
     """Lazy renderings of the final variables (only computed when asked for)."""
 
+    host_state: dict[str, Any] | None = None
+
     _vars: Mapping[str, Value]
     _machine: "Machine | None"
     _ns: dict[str, dict[str, Any]] | None
@@ -118,6 +120,8 @@ class Suspended:
     history: list[dict[str, Any]]
     session: SessionMeta
     printed: list[str] = field(default_factory=list)
+    #: State the host's hooks changed during the run (e.g. the content guards' redactor).
+    host_state: dict[str, Any] | None = None
     status = "suspended"
 
 
@@ -204,9 +208,13 @@ class RemoteFailed(_Rendered, Failed):
 
 def outcome_from_json(data: dict[str, Any]) -> Outcome:
     status = data.get("status")
+    out: Outcome
     if status == "suspended":
-        return Suspended([PendingCall.from_json(c) for c in data["calls"]], ExecutionRecord.from_json(data["record"]),
-                         data["history"], SessionMeta.from_json(data["session"]), data.get("printed") or [])
-    if status == "finished":
-        return RemoteFinished(data)
-    return RemoteFailed(data)
+        out = Suspended([PendingCall.from_json(c) for c in data["calls"]], ExecutionRecord.from_json(data["record"]),
+                        data["history"], SessionMeta.from_json(data["session"]), data.get("printed") or [])
+    elif status == "finished":
+        out = RemoteFinished(data)
+    else:
+        out = RemoteFailed(data)
+    out.host_state = data.get("host_state")
+    return out

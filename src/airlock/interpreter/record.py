@@ -87,9 +87,11 @@ class ExecutionRecord:
         return [PendingCall.from_json(p) for p in self.pending]
 
 
-def record_result(record: ExecutionRecord, index: int, raw_result: Any, *, is_error: bool = False) -> ExecutionRecord:
+def record_result(record: ExecutionRecord, index: int, raw_result: Any, *, is_error: bool = False,
+                  tags: tuple[str, ...] | list[str] = ()) -> ExecutionRecord:
     """A new record with the answer to pending call ``index`` (a client's tool result or the
-    host's answer to an internal call). Answers must come in call order."""
+    host's answer to an internal call). Answers must come in call order. ``tags``: what content
+    guards found in the result (they join its metadata, on every replay)."""
     pending = [p for p in record.pending if p.get("index") == index]
     if not pending:
         raise KeyError(f"no pending tool call with index {index}")
@@ -98,6 +100,8 @@ def record_result(record: ExecutionRecord, index: int, raw_result: Any, *, is_er
     p = pending[0]
     event = {"index": index, "kind": "internal" if p.get("kind") == "internal" else "tool", "tool": p["tool"],
              "args": p["args"], "result": raw_result, "is_error": bool(is_error)}
+    if tags:
+        event["tags"] = sorted(set(tags))
     return ExecutionRecord(program=record.program, events=[*record.events, event],
                            pending=[q for q in record.pending if q.get("index") != index],
                            session_meta=record.session_meta, counters=dict(record.counters))

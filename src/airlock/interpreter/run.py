@@ -9,7 +9,7 @@ from airlock.meta import SessionMeta
 
 from .compile import Frame, compile_program
 from .errors import InterpreterError, ProgramError, ProgRaise, ReplayDivergence, ResourceLimitExceeded, Suspend
-from .hooks import AllowAll, PolicyHook
+from .hooks import AllowAll, ArgumentGuard, PolicyHook
 from .machine import Machine
 from .options import RunOptions
 from .outcomes import Failed, Finished, Outcome, Suspended
@@ -64,6 +64,7 @@ def run(
     record: ExecutionRecord | None = None,
     session: SessionMeta | None = None,
     options: RunOptions | None = None,
+    guard: ArgumentGuard | None = None,
 ) -> Outcome:
     """Run (or resume, with ``record``) a program until it finishes, fails or must suspend.
 
@@ -101,7 +102,7 @@ def run(
 
     m = Machine(tools=tool_values(tools, internal_tools), policy=hook, session=session, events=events,
                 options=options, escaping=tuple(sorted(compiled.facts.global_names)),
-                escaping_nonlocal=tuple(sorted(compiled.facts.nonlocal_names)))
+                escaping_nonlocal=tuple(sorted(compiled.facts.nonlocal_names)), guard=guard)
     fr = Frame({}, None, m)
 
     def failed(err: InterpreterError) -> Failed:

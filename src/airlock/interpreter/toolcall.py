@@ -73,6 +73,7 @@ def call_tool(it: "Machine", tf: ToolFn, args: list[Value], kwargs: dict[str, Va
     tagged: dict[str, Tagged] = {}
     args_json: dict[str, Any] = {}
     schema_arg: ModelClass | None = None
+    blocks: list[str] = []
     for k, v in named.items():
         m = intern_meta(mm(deep(it, v), control))
         if isinstance(v.v, ModelClass):
@@ -80,8 +81,17 @@ def call_tool(it: "Machine", tf: ToolFn, args: list[Value], kwargs: dict[str, Va
             schema_arg = v.v
         else:
             plain = to_json_value(v, budget)
+        if it.guard is not None and tf.internal is None:
+            found, plain, blocked = it.guard.scan_argument(name, k, plain)
+            blocks += blocked
+            if found:
+                m = intern_meta(mm(m, Meta(tags=StrSet.of(found))))
         args_json[k] = plain
         tagged[k] = Tagged(plain, m)
+    if blocks:
+        it.history.append({"kind": "tool_call", "index": it.ev_idx, "tool": name, "args": args_json,
+                           "verdict": HARD, "decision": _guard_decision(name, blocks)})
+        raise _denied(name, _GuardDecision(name, blocks), HARD, args_json)
 
     index = it.ev_idx
     it.ev_idx += 1
@@ -107,8 +117,10 @@ def call_tool(it: "Machine", tf: ToolFn, args: list[Value], kwargs: dict[str, Va
                 detail={"index": index, "expected_tool": ev.get("tool"), "actual_tool": name})
         raw = ev.get("result")
         is_error = bool(ev.get("is_error"))
+        result_tags: Any = ev.get("tags") or ()
     elif tf.internal is not None and not tf.internal.host:
         raw, is_error = _run_local(tf, args_json)
+        result_tags = ()
         it.events.append({"index": index, "kind": "internal", "tool": name, "args": args_json, "result": raw,
                           "is_error": is_error})
     else:
@@ -128,6 +140,7 @@ def call_tool(it: "Machine", tf: ToolFn, args: list[Value], kwargs: dict[str, Va
         tags.append("__non_executable")
     if opts.tool_tag:
         tags.append(f"__tool/{name}")
+    tags.extend(str(t) for t in result_tags)  # content guards' findings on the result (recorded with it)
     if tags:
         base = mm(base, Meta(tags=StrSet.of(tags)))
     result, rtagged = _result_value(it, tf, raw, is_error, base, tagged, schema_arg, from_outside)
@@ -135,6 +148,34 @@ def call_tool(it: "Machine", tf: ToolFn, args: list[Value], kwargs: dict[str, Va
         upd(name, "after", tagged, it.session, rtagged,
             **({"control": control} if accepts_control(policy, "update_session") else {}))
     return result
+
+
+class _GuardDecision:
+    """A content blocker's denial, shaped like a policy decision (same message, same history)."""
+
+    def __init__(self, tool: str, blocks: list[str]) -> None:
+        self.tool, self.blocks, self.verdict = tool, blocks, HARD
+
+    @property
+    def message(self) -> str:
+        return _guard_message(self.tool, self.blocks)
+
+    def to_json(self) -> dict[str, Any]:
+        return _guard_decision(self.tool, self.blocks)
+
+
+def _guard_decision(tool: str, blocks: list[str]) -> dict[str, Any]:
+    fired = [{"kind": "guard", "effect": "deny", "level": "hard", "tool": tool, "description": b, "rule": None,
+              "decisive": True} for b in blocks]
+    return {"tool": tool, "verdict": HARD, "final_verdict": HARD, "allowed": False, "policy": "guard",
+            "reason": "a content blocker found a URL or file path in the arguments", "fired": fired,
+            "message": _guard_message(tool, blocks)}
+
+
+def _guard_message(tool: str, blocks: list[str]) -> str:
+    lines = [f"Tool call {tool} denied by argument checking policies.",
+             f"'{tool}' is denied (hard): a content blocker found a URL or file path in the arguments"]
+    return "\n".join(lines + [f"  - {b}" for b in blocks])
 
 
 def _denied(name: str, decision: Any, verdict: str, args_json: dict[str, Any]) -> PolicyDenied:

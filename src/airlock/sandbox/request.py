@@ -20,6 +20,10 @@ class RunRequest:
     options: RunOptions
     #: Renderings of the final variables to send back: "namespace" (client), "planner".
     views: frozenset[str] = field(default_factory=frozenset)
+    #: Content guards on tool-call arguments (``X-Features`` classifiers and blockers) and the
+    #: session's redactor state, when the request asks for guards.
+    guards: dict[str, Any] | None = None
+    redactor: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -32,6 +36,8 @@ class RunRequest:
             "session": self.session.to_json(),
             "options": self.options.to_json(),
             "views": sorted(self.views),
+            "guards": self.guards,
+            "redactor": self.redactor,
         }
 
     @classmethod
@@ -41,4 +47,4 @@ class RunRequest:
         record = ExecutionRecord.from_json(data["record"]) if data.get("record") else None
         return cls(str(data["program"]), tools, tuple(data.get("internal") or ()), dict(data.get("policy") or {}),
                    record, SessionMeta.from_json(data.get("session")), RunOptions.from_json(data.get("options")),
-                   frozenset(data.get("views") or ()))
+                   frozenset(data.get("views") or ()), data.get("guards"), data.get("redactor"))

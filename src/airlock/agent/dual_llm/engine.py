@@ -47,6 +47,7 @@ from airlock.sessions.ids import new_tool_call_id
 
 from . import internal, planner
 from .answer import content_json, error_record, planner_feedback, user_error
+from .guards import guard_features, scan_result
 from .llms import Llms
 from .prompts import context_lines, describe_namespace, pllm_system, pllm_user_message
 
@@ -371,11 +372,14 @@ class _Request:
             views.add("planner")
         request = RunRequest(cur["program"], specs, tuple(self._internal_names()),
                              policy_spec(self.config, self.state["policies"]).to_json(), record, session, options,
-                             frozenset(views))
+                             frozenset(views), guard_features(self.config), self.state.get("redactor"))
         try:
-            return await self.runner.run(request, owner=self.owner)
+            outcome = await self.runner.run(request, owner=self.owner)
         except PoolBusy as exc:
             raise EngineBusy(str(exc)) from None
+        if outcome.host_state and "redactor" in outcome.host_state:
+            self.state["redactor"] = outcome.host_state["redactor"]
+        return outcome
 
     async def _answer_internal(self, outcome: Suspended) -> None:
         """The program asked the quarantined LLM: answer, record the answer, replay."""
@@ -398,7 +402,8 @@ class _Request:
         key = self._cache_key(call.tool, call.args_json)
         if key is not None and key in self.state["cache"]:
             hit = self.state["cache"][key]
-            rec = interp.record_result(outcome.record, call.index, hit["result"], is_error=hit["is_error"])
+            rec = interp.record_result(outcome.record, call.index, hit["result"], is_error=hit["is_error"],
+                                       tags=hit.get("tags") or ())
             cur["record"] = rec.to_json()
             self.thoughts.append(f"cached result for {call.tool}")
             return None
@@ -429,12 +434,16 @@ class _Request:
             call = tools.get(index) or {"tool": msg.name or "", "args": {}}
             raw = msg.content
             is_error = msg.is_error  # the client said so (Messages' tool_result is_error)
+            tags: list[str] = []
+            features = guard_features(self.config)
+            if features is not None:
+                raw, tags = await scan_result(features, self.state, raw, self.llms)
             if not is_error and self.fsm.detect_tool_errors == "llm":
                 is_error = await internal.detect_error(self.llms, call["tool"], raw, self.config)
-            record = interp.record_result(record, index, raw, is_error=is_error)
+            record = interp.record_result(record, index, raw, is_error=is_error, tags=tags)
             key = self._cache_key(call["tool"], call["args"])
             if key is not None:
-                self.state["cache"][key] = {"result": raw, "is_error": is_error}
+                self.state["cache"][key] = {"result": raw, "is_error": is_error, "tags": tags}
             del cur["pending"][tcid]
             self._answered.append(tcid)
         cur["record"] = record.to_json()
