@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     worker_memory_mb: int = 1024
     worker_kill_grace_s: float = 2.0
     worker_queue_timeout_s: float = 30.0
+    # Warm resume: a suspended program stays alive in its worker between a tool call and its
+    # result (off: every resume replays the program from its record).
+    warm_resume: bool = True
+    warm_runs_per_worker: int = 64
+    warm_resume_ttl_s: float = 300.0
 
     log_level: str = "info"
 

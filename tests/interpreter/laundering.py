@@ -97,6 +97,10 @@ IMPLICIT: dict[str, str] = {
     "callback mutates per element": 'hits = []\nsorted(list(doc[:5]), key=lambda c: hits.append(c) or 0)\nbody = str(len(hits))',
     "model field set in a branch": 'class M(BaseModel):\n    v: str = "a"\nm = M()\nif "SECRET" in doc:\n    m.v = "b"\nbody = m.v',
     "handler selection": 'try:\n    {"SECRET": 1}[doc[:6]]\n    body = "found"\nexcept KeyError:\n    body = "missing"',
+    # The receiver a data-chosen method acts on carries the choice (explicit, above); the one it
+    # did not act on stays as it was, and that it stayed is a flow like an untaken branch's.
+    "data-chosen bound method, the other receiver":
+        'a = []\nb = []\n[a.append, b.append][(len(doc) + 1) % 2](1)\nbody = str(len(a))',
 }
 IMPLICIT = {k: "from pydantic import BaseModel\n" 'doc = read_doc(id="1")\n' + v + _SEND for k, v in IMPLICIT.items()}
 

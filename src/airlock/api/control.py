@@ -54,9 +54,10 @@ async def handle(request: Request, route: Route) -> Response:
     check_models_allowed(services.settings, [config.pllm_model, config.qllm_model], byok)
 
     try:
-        session = await find_or_create(
-            services.store, key, config.arch, request.headers.get("x-session-id"), sessions_in_request(route.api, body)
-        )
+        header_id = request.headers.get("x-session-id")
+        # The history's ids matter only without the header (a K-call history names 2K of them).
+        history_ids = sessions_in_request(route.api, body) if header_id is None else []
+        session = await find_or_create(services.store, key, config.arch, header_id, history_ids)
     except SessionLookupError as exc:
         raise ApiError(exc.status, exc.message, param=exc.param) from None
 

@@ -33,7 +33,7 @@ from .hooks import AllowAll, Decision, PolicyHook
 from .options import FINAL_VAR, Limits, RunOptions
 from .outcomes import Failed, Finished, Outcome, Suspended, namespace_snapshot
 from .record import ExecutionRecord, PendingCall, record_result, record_tool_result
-from .run import run
+from .run import Parker, run
 from .tools import DEFAULT_ERROR_PATTERN, InternalTool, ToolSpec, codex_transform
 
 __all__ = [
@@ -41,5 +41,5 @@ __all__ = [
     "PendingCall", "Finished", "Suspended", "Failed", "Outcome", "run", "record_result", "record_tool_result",
     "namespace_snapshot", "InterpreterError", "PolicyDenied", "ControlFlowDenied", "ResourceLimitExceeded",
     "SecurityViolation", "ReplayDivergence", "ProgramError", "ProgramSyntaxError", "UnsupportedFeature",
-    "DEFAULT_ERROR_PATTERN", "codex_transform", "FINAL_VAR",
+    "DEFAULT_ERROR_PATTERN", "codex_transform", "FINAL_VAR", "Parker",
 ]

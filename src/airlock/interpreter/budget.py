@@ -86,6 +86,16 @@ class Budget:
                                             limit="max_memory_mb")
         self.next_check = min(lim.max_steps + 1, self.steps + CHECK_EVERY)
 
+    def resumed(self) -> None:
+        """A parked run continues (warm resume): the wall clock restarts, as the time spent waiting
+        for the host is not the program's, and memory is re-anchored so that what other runs of
+        the process allocated meanwhile is not charged to this one (its own growth is kept)."""
+        self.deadline = time.monotonic() + self.lim.wall_time_s
+        if self.mem_limit:
+            self.mem_grown += self.mem_unsampled  # its upper bound so far, now measured from here
+            self.mem_unsampled = 0
+            self.mem_base = rss_bytes() - self.mem_grown
+
     def loop_limit(self, n: int) -> None:
         if n > self.lim.max_loop_iterations:
             raise ResourceLimitExceeded(

@@ -7,7 +7,7 @@ like a branch: the call's side effects run under the callee's metadata, and its 
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from airlock.meta import NEUTRAL, Meta, SessionMeta
 
@@ -16,6 +16,7 @@ from .errors import ControlFlowDenied, ReplayDivergence
 from .flow import UNTRUSTED, Heap, deep, invoke, mm, retag
 from .hooks import ALLOWED, HARD, SOFT, ArgumentGuard, decision_json, verdict_of
 from .options import RunOptions
+from .record import PendingCall
 from .stdlib.builtins import RESULT_CTORS
 from .stdlib.datetimes import CONSTRUCT, DtClass
 from .stdlib.models import INSTANTIATE, BaseModelMarker, ModelClass
@@ -55,6 +56,9 @@ class Machine:
         self.guard = guard
         self.escaping = escaping
         self.escaping_nonlocal = escaping_nonlocal
+        #: Set by ``run`` when the host can keep this run alive across a call (warm resume):
+        #: called with the pending calls, it returns once their answers are in ``events``.
+        self.park: Callable[[list[PendingCall]], None] | None = None
 
     # -- control context -------------------------------------------------------------------------
     def proj(self, m: Meta) -> Meta:

@@ -54,9 +54,12 @@ class ExecutionRecord:
     pending: list[dict[str, Any]] = field(default_factory=list)
     session_meta: dict[str, Any] = field(default_factory=dict)  # at the start of the program
     counters: dict[str, int] = field(default_factory=dict)
+    #: The id of the run a worker keeps alive at this record's suspension (warm resume; see
+    #: ``airlock.sandbox.warm``): a resume continues that run only if the record still names it.
+    parked: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "version": RECORD_VERSION,
             "program": self.program,
             "program_sha256": _digest(self.program),
@@ -65,6 +68,9 @@ class ExecutionRecord:
             "session_meta": dict(self.session_meta),
             "counters": dict(self.counters),
         }
+        if self.parked:
+            out["parked"] = self.parked
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "ExecutionRecord":
@@ -81,7 +87,8 @@ class ExecutionRecord:
             if not isinstance(ev, dict) or ev.get("index", i) != i:
                 raise ValueError(f"execution record events are not contiguous at {i}")
         return cls(program=program, events=events, pending=list(data.get("pending") or []),
-                   session_meta=dict(data.get("session_meta") or {}), counters=dict(data.get("counters") or {}))
+                   session_meta=dict(data.get("session_meta") or {}), counters=dict(data.get("counters") or {}),
+                   parked=str(data.get("parked") or ""))
 
     def pending_calls(self) -> list[PendingCall]:
         return [PendingCall.from_json(p) for p in self.pending]
@@ -104,7 +111,7 @@ def record_result(record: ExecutionRecord, index: int, raw_result: Any, *, is_er
         event["tags"] = sorted(set(tags))
     return ExecutionRecord(program=record.program, events=[*record.events, event],
                            pending=[q for q in record.pending if q.get("index") != index],
-                           session_meta=record.session_meta, counters=dict(record.counters))
+                           session_meta=record.session_meta, counters=dict(record.counters), parked=record.parked)
 
 
 record_tool_result = record_result

@@ -13,13 +13,15 @@ from .hooks import AllowAll, ArgumentGuard, PolicyHook
 from .machine import Machine
 from .options import RunOptions
 from .outcomes import Failed, Finished, Outcome, Suspended
-from .record import ExecutionRecord
+from .record import ExecutionRecord, PendingCall
 from .stdlib.objects import ExcObj
 from .tools import InternalTool, ToolFn, ToolSpec
 from .values import Value, mm, to_json_value
 
 ToolsArg = Mapping[str, "ToolSpec | Mapping[str, Any]"] | None
 InternalArg = Mapping[str, "Callable[..., Any] | InternalTool"] | None
+#: Takes the outcome a run would return at a call the host must answer; returns the answers.
+Parker = Callable[[Suspended], list[dict[str, Any]]]
 
 
 def tool_values(tools: ToolsArg, internal: InternalArg) -> dict[str, Value]:
@@ -65,12 +67,18 @@ def run(
     session: SessionMeta | None = None,
     options: RunOptions | None = None,
     guard: ArgumentGuard | None = None,
+    parker: Parker | None = None,
 ) -> Outcome:
     """Run (or resume, with ``record``) a program until it finishes, fails or must suspend.
 
     ``session`` is updated in place by the policy hook; when resuming it is first reset to the
     session metadata recorded at the program's start, so the replay sees what the first run saw.
-    Never raises: every problem is a ``Failed`` outcome."""
+    With ``parker`` the run does not return at a call the host must answer: it hands the host
+    the ``Suspended`` outcome it would have returned and continues with the answers the parker
+    returns (events in record order) — the outcome is the one a replay of the extended record
+    would give, without re-executing what ran before the call (see ``airlock.sandbox.warm``).
+    Never raises: every problem is a ``Failed`` outcome (a parker may unwind the run with a
+    ``BaseException`` of its own, e.g. to drop it)."""
     options = options or RunOptions()
     hook: Any = policy if policy is not None else AllowAll()
     session = session if session is not None else SessionMeta()
@@ -104,6 +112,24 @@ def run(
                 options=options, escaping=tuple(sorted(compiled.facts.global_names)),
                 escaping_nonlocal=tuple(sorted(compiled.facts.nonlocal_names)), guard=guard)
     fr = Frame({}, None, m)
+    if parker is not None:
+        def park(calls: list[PendingCall]) -> None:
+            counters["steps_last_run"] = m.budget.steps
+            counters["events"] = len(events)
+            suspended = Suspended(list(calls), ExecutionRecord(
+                program=program, events=list(events), pending=[c.to_json() for c in calls], session_meta=start_meta,
+                counters=dict(counters)), list(m.history), session, list(m.printed))
+            answers = parker(suspended)
+            first = calls[0].index
+            if first != len(events) or len(answers) < 1 or any(
+                    not isinstance(ev, dict) or ev.get("index") != first + i for i, ev in enumerate(answers)):
+                raise ReplayDivergence("the answers to a parked call do not continue its record",
+                                       detail={"index": first})
+            events.extend(answers)
+            counters["runs"] = counters.get("runs", 0) + 1
+            m.budget.resumed()
+
+        m.park = park
 
     def failed(err: InterpreterError) -> Failed:
         counters["steps_last_run"] = m.budget.steps

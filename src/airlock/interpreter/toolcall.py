@@ -107,6 +107,11 @@ def call_tool(it: "Machine", tf: ToolFn, args: list[Value], kwargs: dict[str, Va
     if verdict == HARD or (verdict == SOFT and opts.stop_on_soft_deny):
         raise _denied(name, decision, verdict, args_json)
 
+    if index >= len(it.events) and (tf.internal is None or tf.internal.host):
+        call = PendingCall(index, name, args_json, "internal" if tf.internal is not None else "tool")
+        if it.park is None:
+            raise Suspend([call])
+        it.park([call])  # returns once the host has recorded the answer (a warm resume)
     if index < len(it.events):
         ev = it.events[index]
         kind = "internal" if tf.internal else "tool"
@@ -118,13 +123,11 @@ def call_tool(it: "Machine", tf: ToolFn, args: list[Value], kwargs: dict[str, Va
         raw = ev.get("result")
         is_error = bool(ev.get("is_error"))
         result_tags: Any = ev.get("tags") or ()
-    elif tf.internal is not None and not tf.internal.host:
+    else:
         raw, is_error = _run_local(tf, args_json)
         result_tags = ()
         it.events.append({"index": index, "kind": "internal", "tool": name, "args": args_json, "result": raw,
                           "is_error": is_error})
-    else:
-        raise Suspend([PendingCall(index, name, args_json, "internal" if tf.internal is not None else "tool")])
 
     base = NEUTRAL
     for t in tagged.values():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from airlock import interpreter as interp
+from airlock.interpreter import Outcome, Parker, Suspended
 from airlock.interpreter.errors import ResourceLimitExceeded
 from airlock.interpreter.outcomes import Failed, outcome_to_json
 from airlock.policy import PolicySpec, build_policy
@@ -24,23 +25,50 @@ class ArgumentGuards:
         self.guards = GuardSet.from_features(features)
         self.redactor = Redactor.from_json(redactor)
 
+    def set_redactor(self, redactor: dict[str, Any] | None) -> None:
+        """The host's redactor moved on (it redacted tool results) since this guard was built."""
+        from airlock.guards import Redactor
+
+        self.redactor = Redactor.from_json(redactor)
+
     def scan_argument(self, tool: str, name: str, value: Any) -> tuple[frozenset[str], Any, list[str]]:
         scan = self.guards.scan_value_local(value, "argument", self.redactor, name)
         return scan.tags, scan.value, [b.describe() for b in scan.blocks]
 
 
-def execute(request: RunRequest) -> dict[str, Any]:
+def guard_for(request: RunRequest) -> ArgumentGuards | None:
+    return ArgumentGuards(request.guards, request.redactor) if request.guards else None
+
+
+def run_request(request: RunRequest, guard: ArgumentGuards | None, parker: Parker | None = None) -> Outcome:
     policy = build_policy(PolicySpec.from_json(request.policy))
-    guard = ArgumentGuards(request.guards, request.redactor) if request.guards else None
+    return interp.run(request.program, tools=request.tools, internal_tools=internal_tools(request.internal),
+                      policy=policy, record=request.record, session=request.session, options=request.options,
+                      guard=guard, parker=parker)
+
+
+def render(outcome: Outcome, request: RunRequest, guard: ArgumentGuards | None, known: int = 0) -> dict[str, Any]:
+    """The outcome as the host needs it. A suspended run's policy history is left out (the host
+    reads the history of finished and failed runs only, which repeat it), and only the record
+    events past the ``known`` first ones are sent: what crosses the process boundary per resume
+    is then the new events, not the whole session so far."""
     try:
-        outcome = interp.run(request.program, tools=request.tools, internal_tools=internal_tools(request.internal),
-                             policy=policy, record=request.record, session=request.session, options=request.options,
-                             guard=guard)
         out = outcome_to_json(outcome, request.views)
-        if guard is not None:
-            out["host_state"] = {"redactor": guard.redactor.to_json()}
-        return out
     except MemoryError:
         # The run itself turns memory errors into failures; this is rendering its outcome.
-        return outcome_to_json(Failed(ResourceLimitExceeded("out of memory", limit="max_memory_mb"), [],
-                                      request.record, session=request.session))
+        out = outcome_to_json(Failed(ResourceLimitExceeded("out of memory", limit="max_memory_mb"), [],
+                                     request.record, session=request.session))
+    if isinstance(outcome, Suspended):
+        out["history"] = []
+    record = out.get("record")
+    if known and record is not None:
+        record["events_from"] = known
+        record["events"] = record["events"][known:]
+    if guard is not None:
+        out["host_state"] = {"redactor": guard.redactor.to_json()}
+    return out
+
+
+def execute(request: RunRequest) -> dict[str, Any]:
+    guard = guard_for(request)
+    return render(run_request(request, guard), request, guard)

@@ -62,22 +62,32 @@ class PoolSettings:
     #: A worker whose RSS grew past this after a run is replaced (fragmentation stays bounded).
     recycle_rss_mb: float = 400.0
     max_runs_per_worker: int = 2000
+    #: Warm resume (``airlock.sandbox.warm``): suspended runs a worker keeps (0: always replay),
+    #: how long, and the memory they may hold.
+    warm_runs: int = 64
+    warm_ttl_s: float = 300.0
+    warm_mb: float = 128.0
 
     @classmethod
     def from_settings(cls, s: Any) -> "PoolSettings":
         return cls(workers_min=s.workers_min, workers_max=s.workers_max, workers_per_key=s.workers_per_key,
                    worker_memory_mb=s.worker_memory_mb, kill_grace_s=s.worker_kill_grace_s,
-                   queue_timeout_s=s.worker_queue_timeout_s)
+                   queue_timeout_s=s.worker_queue_timeout_s,
+                   warm_runs=s.warm_runs_per_worker if s.warm_resume else 0, warm_ttl_s=s.warm_resume_ttl_s)
 
 
 class Runner(Protocol):
-    async def run(self, request: RunRequest, *, owner: str) -> Outcome: ...
+    async def run(self, request: RunRequest, *, owner: str, handle: str | None = None) -> Outcome:
+        """``handle`` names the session the run belongs to: a runner that can keep a suspended
+        run alive resumes it warm when the next request for that handle continues its record."""
+        ...
 
 
 class InProcessRunner:
-    """Runs programs in a thread of this process: for tools, tests and embedding. No isolation."""
+    """Runs programs in a thread of this process: for tools, tests and embedding. No isolation;
+    every resume replays (a parked greenlet cannot move between the threads of ``to_thread``)."""
 
-    async def run(self, request: RunRequest, *, owner: str) -> Outcome:
+    async def run(self, request: RunRequest, *, owner: str, handle: str | None = None) -> Outcome:
         data = await asyncio.to_thread(execute, request)
         return outcome_from_json(json.loads(json.dumps(data, default=str)))
 
@@ -93,7 +103,7 @@ def _worker_env() -> dict[str, str]:
 class _Worker:
     """A forked worker, connected to the pool over its Unix socket."""
 
-    __slots__ = ("pid", "reader", "writer", "runs", "rss_mb", "last_used")
+    __slots__ = ("pid", "reader", "writer", "runs", "rss_mb", "last_used", "parked", "stale")
 
     def __init__(self, pid: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.pid = pid
@@ -102,6 +112,8 @@ class _Worker:
         self.runs = 0
         self.rss_mb = 0.0
         self.last_used = time.monotonic()
+        self.parked: set[str] = set()  # handles of the runs parked in this worker
+        self.stale: set[str] = set()   # handles it should drop (their sessions moved on elsewhere)
 
     async def read(self) -> Any:
         return await _read_frame(self.reader)
@@ -151,8 +163,11 @@ class ProgramPool:
         self._zygote: asyncio.subprocess.Process | None = None
         self._zygote_lock = asyncio.Lock()
         self._connecting: dict[str, asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = {}
+        #: handle → (worker, parked id, record events at the park) of every parked run.
+        self._warm: dict[str, tuple[_Worker, str, int]] = {}
         #: Counters for the operator (and the isolation benchmark).
-        self.stats = {"runs": 0, "killed": 0, "crashed": 0, "spawned": 0, "recycled": 0}
+        self.stats = {"runs": 0, "killed": 0, "crashed": 0, "spawned": 0, "recycled": 0, "warm": 0, "replayed": 0,
+                      "warm_missed": 0}
 
     # -- life cycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -202,6 +217,8 @@ class ProgramPool:
                     z = self._zygote = await asyncio.create_subprocess_exec(
                         sys.executable, "-m", "airlock.sandbox.worker", "--zygote", self._socket,
                         "--memory-mb", str(self.settings.worker_memory_mb),
+                        "--warm-runs", str(self.settings.warm_runs), "--warm-ttl-s", str(self.settings.warm_ttl_s),
+                        "--warm-mb", str(self.settings.warm_mb),
                         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                         stderr=asyncio.subprocess.DEVNULL, env=_worker_env())
                     assert z.stdout is not None
@@ -243,15 +260,24 @@ class ProgramPool:
     async def _stop(self, w: _Worker) -> None:
         """A clean stop: the worker reads end-of-input and exits."""
         self._live -= 1
+        self._forget(w)
         w.writer.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(w.writer.wait_closed(), 1.0)
 
     async def _discard(self, w: _Worker) -> None:
-        """Kill a worker that overran or misbehaved, and keep the minimum warm."""
+        """Kill a worker that overran or misbehaved, and keep the minimum warm (the sessions
+        whose runs it kept parked replay on their next request)."""
         self._live -= 1
         w.kill()
+        self._forget(w)
         self._replenish()
+
+    def _forget(self, w: _Worker) -> None:
+        for handle in w.parked:
+            if self._warm.get(handle, (None,))[0] is w:
+                del self._warm[handle]
+        w.parked.clear()
 
     def _replenish(self) -> None:
         s = self.settings
@@ -277,30 +303,77 @@ class ProgramPool:
             now = time.monotonic()
             keep: list[_Worker] = []
             for w in self._idle:
-                if self._live > self.settings.workers_min and now - w.last_used > self.settings.idle_timeout_s:
+                # A worker that keeps runs parked is idle only once they would have expired.
+                idle_after = max(self.settings.idle_timeout_s, self.settings.warm_ttl_s if w.parked else 0.0)
+                if self._live > self.settings.workers_min and now - w.last_used > idle_after:
                     await self._stop(w)
                 else:
                     keep.append(w)
             self._idle = keep
 
     # -- runs -------------------------------------------------------------------------------------
-    async def run(self, request: RunRequest, *, owner: str) -> Outcome:
+    async def run(self, request: RunRequest, *, owner: str, handle: str | None = None) -> Outcome:
         deadline = time.monotonic() + self.settings.queue_timeout_s
         owner_slot = self._per_owner.setdefault(owner, asyncio.Semaphore(self.settings.workers_per_key))
         await self._acquire(owner_slot, deadline)
         try:
             await self._acquire(self._capacity, deadline)
             try:
+                if not self.settings.warm_runs:
+                    handle = None
+                worker, resume = self._warm_worker(request, handle)
                 try:
-                    worker = self._idle.pop() if self._idle else await self._spawn()
+                    if worker is None:
+                        worker = self._idle_worker() or await self._spawn()
                     self._replenish()
                 except (OSError, RuntimeError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
                     raise PoolBusy("no program worker could be started") from None
-                return await self._run_on(worker, request)
+                return await self._run_on(worker, request, handle, resume)
             finally:
                 self._capacity.release()
         finally:
             owner_slot.release()
+
+    def _idle_worker(self) -> _Worker | None:
+        """An idle worker that is still there (one can die idle: the OOM killer, an operator)."""
+        while self._idle:
+            w = self._idle.pop()
+            if w.alive():
+                return w
+            self._live -= 1
+            w.kill()
+            self._forget(w)
+        return None
+
+    def _warm_worker(self, request: RunRequest, handle: str | None) -> tuple[_Worker | None, dict[str, Any] | None]:
+        """The idle worker that keeps this session's run parked, with what continues it — when
+        the request's record is the one that run suspended with. A parked run whose worker is
+        busy is not waited for (the request replays elsewhere, the stale run is dropped)."""
+        if handle is None:
+            return None, None
+        entry = self._warm.pop(handle, None)
+        if entry is None:
+            return None, None
+        worker, token, start = entry
+        worker.parked.discard(handle)
+        record = request.record
+        if (record is not None and record.parked == token and len(record.events) > start and worker in self._idle
+                and worker.alive()):
+            self._idle.remove(worker)
+            return worker, {"token": token, "from": start, "answers": record.events[start:]}
+        worker.stale.add(handle)
+        return None, None
+
+    def _payload(self, request: RunRequest, handle: str | None, resume: dict[str, Any] | None, stale: set[str]) -> bytes:
+        frame: dict[str, Any] = {"id": self.stats["runs"], "request": request.to_json()}
+        if handle is not None:
+            frame["handle"] = handle
+        if resume is not None:
+            frame["request"]["record"] = None  # the worker has it: only the answers travel
+            frame["resume"] = resume
+        if stale:
+            frame["drop"] = sorted(stale)
+        return json.dumps(frame, ensure_ascii=True, separators=(",", ":"), default=str).encode()
 
     @staticmethod
     async def _acquire(sem: asyncio.Semaphore, deadline: float) -> None:
@@ -309,13 +382,19 @@ class ProgramPool:
         except asyncio.TimeoutError:
             raise PoolBusy("every program worker is busy; retry shortly") from None
 
-    async def _run_on(self, worker: _Worker, request: RunRequest) -> Outcome:
-        payload = json.dumps({"id": self.stats["runs"], "request": request.to_json()}, ensure_ascii=True,
-                             separators=(",", ":"), default=str).encode()
+    async def _run_on(self, worker: _Worker, request: RunRequest, handle: str | None = None,
+                      resume: dict[str, Any] | None = None) -> Outcome:
+        stale, worker.stale = worker.stale, set()
         limit = request.options.limits.wall_time_s
         self.stats["runs"] += 1
         try:
-            reply = await asyncio.wait_for(worker.call(payload), limit + self.settings.kill_grace_s)
+            reply = await asyncio.wait_for(worker.call(self._payload(request, handle, resume, stale)),
+                                           limit + self.settings.kill_grace_s)
+            if reply.get("miss"):  # the worker no longer keeps the run (evicted): replay there
+                self.stats["warm_missed"] += 1
+                resume = None
+                reply = await asyncio.wait_for(worker.call(self._payload(request, handle, None, set())),
+                                               limit + self.settings.kill_grace_s)
         except asyncio.TimeoutError:
             self.stats["killed"] += 1
             await self._discard(worker)
@@ -340,7 +419,20 @@ class ProgramPool:
             if reply["error"] == "memory":
                 return self._failed(request, ResourceLimitExceeded("out of memory", limit="max_memory_mb"))
             raise RuntimeError(f"program worker failed: {reply['error']}")
-        return outcome_from_json(reply["outcome"])
+        self.stats["warm" if resume is not None else "replayed"] += handle is not None and request.record is not None
+        for gone in reply.get("evicted") or ():
+            worker.parked.discard(gone)
+            if self._warm.get(gone, (None,))[0] is worker:
+                del self._warm[gone]
+        out = reply["outcome"]
+        record = out.get("record")
+        if record is not None and "events_from" in record:
+            known = record.pop("events_from")
+            record["events"] = (request.record.events[:known] if request.record is not None else []) + record["events"]
+        if handle is not None and reply.get("parked") and healthy and record is not None:
+            self._warm[handle] = (worker, str(reply["parked"]), len(record["events"]))
+            worker.parked.add(handle)
+        return outcome_from_json(out)
 
     @staticmethod
     def _failed(request: RunRequest, err: ResourceLimitExceeded) -> Failed:

@@ -68,16 +68,48 @@ def _warm() -> None:
     from airlock.interpreter import run
     from airlock.policy import LayerSpec, PolicySpec, build_policy
     from airlock.sandbox import execute as _execute  # noqa: F401
+    from airlock.sandbox import warm as _warm_runs  # noqa: F401
 
     build_policy(PolicySpec((LayerSpec("key", ()),)))
     run("final_return_value = [x for x in range(3)]")
 
 
-def serve(stdin: BinaryIO, stdout: BinaryIO, memory_mb: int) -> int:
+def _answer(req: dict[str, Any], warm: Any) -> dict[str, Any]:
+    """One frame: ``request`` (RunRequest JSON), optional ``handle`` (the session, for warm
+    resume), ``resume`` ({token, from, answers}: continue the run parked for ``handle``; the
+    request then has no record) and ``drop`` (handles whose parked runs are stale)."""
     from airlock.sandbox.execute import execute
     from airlock.sandbox.request import RunRequest
 
+    for handle in req.get("drop") or ():
+        warm.drop(handle)
+    request_json = req["request"]
+    request = RunRequest.from_json(request_json)
+    handle = req.get("handle")
+    resume = req.get("resume")
+    if handle is None:
+        out = execute(request)
+    elif resume is not None:
+        out = warm.resume(handle, str(resume["token"]), int(resume["from"]), list(resume["answers"]), request,
+                          request_json)
+        if out is None:
+            return {"miss": True}
+    else:
+        out = warm.start(request, request_json, handle)
+    reply: dict[str, Any] = {"outcome": out}
+    if handle is not None and out.get("status") == "suspended" and (out.get("record") or {}).get("parked"):
+        reply["parked"] = out["record"]["parked"]
+    evicted = warm.expire()
+    if evicted:
+        reply["evicted"] = evicted
+    return reply
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO, memory_mb: int, warm_settings: Any = None) -> int:
+    from airlock.sandbox.warm import WarmRuns
+
     _limit_memory(memory_mb)
+    warm = WarmRuns(warm_settings)
     write_frame(stdout, {"ready": True, "pid": os.getpid(), "rss_mb": rss_mb()})
     while True:
         try:
@@ -87,15 +119,16 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, memory_mb: int) -> int:
         if req is None:
             return 0
         try:
-            out = execute(RunRequest.from_json(req["request"]))
-            write_frame(stdout, {"id": req.get("id"), "outcome": out, "rss_mb": rss_mb()})
+            reply = _answer(req, warm)
         except MemoryError:
-            write_frame(stdout, {"id": req.get("id"), "error": "memory", "rss_mb": rss_mb()})
+            reply = {"error": "memory"}
         except Exception as exc:  # noqa: BLE001 - reported (by type only) and the worker goes on
-            write_frame(stdout, {"id": req.get("id"), "error": type(exc).__name__, "rss_mb": rss_mb()})
+            reply = {"error": type(exc).__name__}
+        reply.update(id=req.get("id"), rss_mb=rss_mb())
+        write_frame(stdout, reply)
 
 
-def zygote(socket_path: str, memory_mb: int) -> int:
+def zygote(socket_path: str, memory_mb: int, warm_settings: Any = None) -> int:
     """Fork a warm worker for every ``{"fork": token}`` frame on stdin; answer with its pid."""
     import signal
     import socket
@@ -120,7 +153,7 @@ def zygote(socket_path: str, memory_mb: int) -> int:
                 sock.connect(socket_path)
                 rfile, wfile = sock.makefile("rb"), sock.makefile("wb")
                 write_frame(wfile, {"token": req["fork"]})
-                code = serve(rfile, wfile, memory_mb)
+                code = serve(rfile, wfile, memory_mb, warm_settings)
             finally:
                 os._exit(code)
         write_frame(stdout, {"pid": pid, "token": req["fork"]})
@@ -130,11 +163,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--memory-mb", type=int, default=0, help="address-space headroom above the warm process")
     parser.add_argument("--zygote", metavar="SOCKET", help="fork workers that connect to this Unix socket")
+    parser.add_argument("--warm-runs", type=int, default=64, help="suspended runs kept per worker (0: replay only)")
+    parser.add_argument("--warm-ttl-s", type=float, default=300.0)
+    parser.add_argument("--warm-mb", type=float, default=128.0, help="memory parked runs may hold per worker")
     args = parser.parse_args(argv)
     _warm()
+    from airlock.sandbox.warm import WarmSettings
+
+    warm = WarmSettings(max_runs=args.warm_runs, ttl_s=args.warm_ttl_s, max_mb=args.warm_mb)
     if args.zygote:
-        return zygote(args.zygote, args.memory_mb)
-    return serve(sys.stdin.buffer, sys.stdout.buffer, args.memory_mb)
+        return zygote(args.zygote, args.memory_mb, warm)
+    return serve(sys.stdin.buffer, sys.stdout.buffer, args.memory_mb, warm)
 
 
 if __name__ == "__main__":

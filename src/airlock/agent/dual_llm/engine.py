@@ -374,7 +374,7 @@ class _Request:
                              policy_spec(self.config, self.state["policies"]).to_json(), record, session, options,
                              frozenset(views), guard_features(self.config), self.state.get("redactor"))
         try:
-            outcome = await self.runner.run(request, owner=self.owner)
+            outcome = await self.runner.run(request, owner=self.owner, handle=f"{self.owner}/{self.session_id}")
         except PoolBusy as exc:
             raise EngineBusy(str(exc)) from None
         if outcome.host_state and "redactor" in outcome.host_state:
