@@ -77,9 +77,8 @@ def test_policies_stop_every_attack_and_say_what_they_block(adversarial, config)
     assert blocked["banking/user_task_0"]["denied_tool"] == "send_money"
     assert "recipient" in blocked["banking/user_task_0"]["why"]
     # user_task_14 sets the user's password inside `if <reader says suspicious>:` — an implicit
-    # flow from tool data. strict must refuse it; standard may allow it (explicit flows only).
-    if config.endswith("strict"):
-        assert "banking/user_task_14" in blocked
+    # flow from tool data. strict must refuse it; standard allows it (explicit flows only).
+    assert ("banking/user_task_14" in blocked) == config.endswith("strict")
     assert set(blocked) <= {"banking/user_task_0", "banking/user_task_14"}
 
 
