@@ -1,9 +1,10 @@
 """How a dual-LLM session scales with the number of tool calls its program makes.
 
-    .venv/bin/python bench/dual_llm_scale.py [--ks 1,10,50,200] [--sessions 50] [--replay-only]
+    .venv/bin/python bench/dual_llm_scale.py [--ks 1,10,50,200] [--sessions 50] [--replay-only|--warm-only]
+                                             [--profile OUT]
 
 A real ``airlock serve`` (its own process, embedded SQLite, the worker pool) talks to the
-scripted fake LLM of the tests (another process here, answering instantly). The fake plays the
+scripted fake LLM of the tests (a third process, answering instantly). The fake plays the
 planner: every session's program is a loop that makes K tool calls, each call's argument
 depending on the previous result, so no call can be answered before the one before it::
 
@@ -12,8 +13,8 @@ depending on the previous result, so no call can be answered before the one befo
         prev = fetch(i=i, after=prev)
     final_return_value = prev
 
-The client (httpx, Chat Completions, the full message history each time, as the official
-clients post it) answers every tool call at once. Reported per K: the whole session's time,
+The client (one hand-framed keep-alive connection per session, Chat Completions, the full
+message history each time, as the official clients post it) answers every tool call at once. Reported per K: the whole session's time,
 the first and the last resume (the request that posts the last tool result, after K-1 earlier
 results), and session time per call; then 50 sessions of K=10 at once: throughput and p99 of
 the request latency. The first dual-LLM request after start is timed against a later one.
@@ -67,7 +68,7 @@ def airlock_bin() -> str:
 
 
 class Server:
-    def __init__(self, workdir: Path, fake_url: str, warm: bool) -> None:
+    def __init__(self, workdir: Path, fake_url: str, warm: bool, profile: str | None = None) -> None:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")}
         db = workdir / f"scale-{'warm' if warm else 'replay'}.db"
         self.env.update(AIRLOCK_DATABASE_URL=f"sqlite+aiosqlite:///{db}", AIRLOCK_OPENAI_BASE_URL=f"{fake_url}/v1",
@@ -81,50 +82,100 @@ class Server:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.log = open(workdir / f"airlock-{'warm' if warm else 'replay'}.log", "wb")
-        self.proc = subprocess.Popen([airlock_bin(), "serve", "--port", str(self.port), "--workers", "1"],
+        spy = ["py-spy", "record", "--format", "raw", "--subprocesses", "-r", "400", "-o", profile, "--"] if profile else []
+        self.profiling = bool(profile)
+        self.proc = subprocess.Popen(spy + [airlock_bin(), "serve", "--port", str(self.port), "--workers", "1"],
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}"
 
-    async def ready(self, client: httpx.AsyncClient) -> None:
+    async def ready(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(f"{self.url}/control/health")).status_code == 200:
-                    return
+                async with httpx.AsyncClient() as client:
+                    if (await client.get(f"{self.url}/control/health")).status_code == 200:
+                        return
             await asyncio.sleep(0.05)
         raise SystemExit("airlock did not become ready")
 
     def stop(self) -> None:
+        if self.profiling:  # py-spy writes its file on SIGINT, and passes it on to the server
+            os.kill(self.proc.pid, 2)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(30)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, 15)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(10)
 
 
-async def session(client: httpx.AsyncClient, server: Server, k: int) -> list[float]:
-    """One session; returns each request's latency in ms (request 0 plans, the others resume)."""
-    url = f"{server.url}/control/chat/openai/v1/chat/completions"
+class Conn:
+    """One keep-alive HTTP/1.1 connection, framed by hand: the load generator must cost far less
+    than the server it measures (httpx cost the client more CPU per request than Airlock)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        for attempt in range(2):
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            head = [f"POST {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Content-Type: application/json",
+                    f"Content-Length: {len(body)}"] + [f"{k}: {v}" for k, v in headers.items()]
+            self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+            try:
+                raw = await self.reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                self.writer = None  # the server closed an idle keep-alive connection: reconnect once
+                if attempt:
+                    raise
+                continue
+            lines = raw.decode("latin-1").split("\r\n")
+            status = int(lines[0].split()[1])
+            hdrs = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
+            data = await self.reader.readexactly(int(hdrs.get("content-length", "0")))
+            return status, hdrs, data
+        raise RuntimeError("unreachable")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def session(server: "Server", k: int) -> list[float]:
+    """One session; returns each request's latency in ms (request 0 plans, the others resume).
+    The body is kept as encoded messages, so the client's cost per request stays a join."""
+    conn = Conn("127.0.0.1", server.port)
+    path = "/control/chat/openai/v1/chat/completions"
     headers = {"Authorization": f"Bearer {server.key}", "X-Features": FEATURES, "X-Config": CONFIG}
-    messages: list[dict] = [{"role": "user", "content": f"Walk the cursor K={k} times."}]
+    encoded = [json.dumps({"role": "user", "content": f"Walk the cursor K={k} times."}).encode()]
+    head = b'{"model": "gpt-5-mini", "tools": ' + json.dumps(TOOLS).encode() + b', "messages": ['
     times: list[float] = []
-    for _ in range(k + 2):
-        t0 = time.perf_counter()
-        r = await client.post(url, headers=headers, json={"model": "gpt-5-mini", "messages": messages, "tools": TOOLS})
-        times.append((time.perf_counter() - t0) * 1e3)
-        if r.status_code != 200:
-            raise SystemExit(f"HTTP {r.status_code}: {r.text[:500]}")
-        headers["X-Session-ID"] = r.headers["x-session-id"]
-        msg = r.json()["choices"][0]["message"]
-        calls = msg.get("tool_calls") or []
-        if not calls:
-            final = json.loads(msg["content"])
-            if final.get("status") != "success":
-                raise SystemExit(f"session failed: {msg['content'][:500]}")
-            return times
-        messages.append({"role": "assistant", "content": None, "tool_calls": calls})
-        for c in calls:
-            args = json.loads(c["function"]["arguments"])
-            messages.append({"role": "tool", "tool_call_id": c["id"], "content": f"{args['after']}>{args['i']}"})
+    try:
+        for _ in range(k + 2):
+            body = head + b",".join(encoded) + b"]}"
+            t0 = time.perf_counter()
+            status, hdrs, data = await conn.post(path, headers, body)
+            times.append((time.perf_counter() - t0) * 1e3)
+            if status != 200:
+                raise SystemExit(f"HTTP {status}: {data[:500]!r}")
+            headers["X-Session-ID"] = hdrs["x-session-id"]
+            msg = json.loads(data)["choices"][0]["message"]
+            calls = msg.get("tool_calls") or []
+            if not calls:
+                final = json.loads(msg["content"])
+                if final.get("status") != "success":
+                    raise SystemExit(f"session failed: {msg['content'][:500]}")
+                return times
+            encoded.append(json.dumps({"role": "assistant", "content": None, "tool_calls": calls}).encode())
+            for c in calls:
+                args = json.loads(c["function"]["arguments"])
+                encoded.append(json.dumps({"role": "tool", "tool_call_id": c["id"],
+                                           "content": f"{args['after'][-40:]}>{args['i']}"}).encode())
+    finally:
+        conn.close()
     raise SystemExit(f"K={k}: no final answer after {k + 2} requests")
 
 
@@ -151,25 +202,26 @@ def pct(xs: list[float], q: float) -> float:
 
 async def measure(server: Server, ks: list[int], n_sessions: int) -> dict:
     out: dict = {}
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        await server.ready(client)
-        first = await session(client, server, 1)
-        later = [await session(client, server, 1) for _ in range(5)]
-        out["first"] = (first[0], statistics.median(t[0] for t in later))
-        for k in ks:
-            cpu0 = group_cpu(server.proc.pid)
-            runs = [await session(client, server, k) for _ in range(3 if k <= 50 else 1)]
-            cpu = (group_cpu(server.proc.pid) - cpu0) * 1e3 / sum(len(r) for r in runs)
-            best = min(runs, key=sum)
-            out[k] = {"session": sum(best), "first_resume": best[1] if len(best) > 1 else 0.0,
-                      "last_resume": best[-1], "cpu": cpu}
-        t0 = time.perf_counter()
-        all_times = await asyncio.gather(*(session(client, server, 10) for _ in range(n_sessions)))
-        wall = time.perf_counter() - t0
-        flat = [t for ts in all_times for t in ts]
-        out["concurrent"] = {"wall": wall, "sessions_s": n_sessions / wall, "p50": statistics.median(flat),
-                             "p99": pct(flat, 0.99), "requests": len(flat)}
+    await server.ready()
+    first = await session(server, 1)
+    later = [await session(server, 1) for _ in range(5)]
+    out["first"] = (first[0], statistics.median(t[0] for t in later))
+    for k in ks:
+        cpu0 = group_cpu(server.proc.pid)
+        runs = [await session(server, k) for _ in range(3 if k <= 50 else 1)]
+        cpu = (group_cpu(server.proc.pid) - cpu0) * 1e3 / sum(len(r) for r in runs)
+        best = min(runs, key=sum)
+        out[k] = {"session": sum(best), "first_resume": best[1] if len(best) > 1 else 0.0,
+                  "last_resume": best[-1], "cpu": cpu}
+    await asyncio.gather(*(session(server, 10) for _ in range(n_sessions)))  # workers spawned, warm
+    cpu0, me0, t0 = group_cpu(server.proc.pid), time.process_time(), time.perf_counter()
+    all_times = await asyncio.gather(*(session(server, 10) for _ in range(n_sessions)))
+    wall = time.perf_counter() - t0
+    flat = [t for ts in all_times for t in ts]
+    out["concurrent"] = {"wall": wall, "sessions_s": n_sessions / wall, "p50": statistics.median(flat),
+                         "p99": pct(flat, 0.99), "requests": len(flat),
+                         "cpu": (group_cpu(server.proc.pid) - cpu0) * 1e3 / len(flat),
+                         "client_cpu": (time.process_time() - me0) * 1e3 / len(flat)}
     return out
 
 
@@ -197,27 +249,46 @@ def report(results: dict[str, dict], ks: list[int], n_sessions: int) -> None:
               f"({r['first'][0] / r['first'][1]:.1f}x)")
         c = r["concurrent"]
         print(f"{'':<{len(n) + 2}}{n_sessions} concurrent sessions of K=10: {c['sessions_s']:.1f} sessions/s, "
-              f"request p50 {c['p50']:.1f} ms, p99 {c['p99']:.1f} ms ({c['requests']} requests, {c['wall']:.2f} s)")
+              f"request p50 {c['p50']:.1f} ms, p99 {c['p99']:.1f} ms ({c['requests']} requests, {c['wall']:.2f} s; "
+              f"server CPU {c['cpu']:.2f} ms/request, this client {c['client_cpu']:.2f})")
 
 
 def main(argv: list[str] | None = None) -> None:
+    if (argv if argv is not None else sys.argv[1:]) == ["--fake"]:
+        return serve_fake()
     ap = argparse.ArgumentParser()
     ap.add_argument("--ks", default="1,10,50,200")
     ap.add_argument("--sessions", type=int, default=50)
     ap.add_argument("--replay-only", action="store_true")
+    ap.add_argument("--warm-only", action="store_true")
+    ap.add_argument("--profile", metavar="OUT", help="run the server under py-spy (raw folded stacks to OUT)")
     args = ap.parse_args(argv)
     ks = [int(x) for x in args.ks.split(",")]
-    modes = [("replay", False)] if args.replay_only else [("replay", False), ("warm", True)]
-    with tempfile.TemporaryDirectory(prefix="airlock-scale-") as tmp, FakeLLM(record=False) as fake:
-        fake.handler = planner_reply
-        results: dict[str, dict] = {}
-        for name, warm in modes:
-            server = Server(Path(tmp), fake.base_url, warm)
-            try:
-                results[name] = asyncio.run(measure(server, ks, args.sessions))
-            finally:
-                server.stop()
+    modes = ([("replay", False)] if args.replay_only else [("warm", True)] if args.warm_only
+             else [("replay", False), ("warm", True)])
+    fake = subprocess.Popen([sys.executable, __file__, "--fake"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        fake_url = f"http://127.0.0.1:{fake.stdout.readline().strip()}"
+        with tempfile.TemporaryDirectory(prefix="airlock-scale-") as tmp:
+            results: dict[str, dict] = {}
+            for name, warm in modes:
+                server = Server(Path(tmp), fake_url, warm, args.profile)
+                try:
+                    results[name] = asyncio.run(measure(server, ks, args.sessions))
+                finally:
+                    server.stop()
         report(results, ks, args.sessions)
+    finally:
+        fake.kill()
+
+
+def serve_fake() -> None:
+    """The planner, in its own process (it would share this one's GIL with the load generator)."""
+    with FakeLLM(record=False) as fake:
+        fake.handler = planner_reply
+        print(fake.port, flush=True)
+        sys.stdin.read()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ Typical use by the interpreter, for each tool call::
     policy.update_session(tool, "after", args, session, Tagged(value, meta))
 """
 
-from .authority import ADDITIONAL_PRESETS, LayerError, LayerSpec, PolicySpec, build_policy
+from .authority import ADDITIONAL_PRESETS, LayerError, LayerSpec, PolicySpec, build_policy, warm_up
 from .decision import DENIAL_HEADLINE, Decision, FiredRule, Verdict
 from .errors import ErrorItem, PolicyError
 from .evaluator import CompiledPolicy, compile_policy, initial_result_meta
@@ -54,6 +54,7 @@ __all__ = [
     "PolicyStack",
     "Verdict",
     "build_policy",
+    "warm_up",
     "compile_policy",
     "initial_result_meta",
     "parse",

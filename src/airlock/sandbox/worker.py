@@ -66,11 +66,11 @@ def _warm() -> None:
     """Import and compile what every run needs, before the first request is timed."""
     sys.setrecursionlimit(RECURSION_LIMIT)
     from airlock.interpreter import run
-    from airlock.policy import LayerSpec, PolicySpec, build_policy
+    from airlock.policy import warm_up
     from airlock.sandbox import execute as _execute  # noqa: F401
     from airlock.sandbox import warm as _warm_runs  # noqa: F401
 
-    build_policy(PolicySpec((LayerSpec("key", ()),)))
+    warm_up()
     run("final_return_value = [x for x in range(3)]")
 
 
