@@ -19,7 +19,7 @@ def run_official(sdist, airlock, test_file: str, tmp_path, extra_env: dict | Non
         link.symlink_to(sdist / "src" / "sequrity_unittest")
     env = {
         **os.environ,
-        "PYTHONPATH": str(helpers),
+        "PYTHONPATH": os.pathsep.join([*(extra_env or {}).get("PYTHONPATH_FIRST", "").split(os.pathsep), str(helpers)]).strip(os.pathsep),
         "TEST_MODE": "local",
         "SEQURITY_BASE_URL": airlock.url,
         "SEQURITY_API_KEY": airlock.keys["single"],
