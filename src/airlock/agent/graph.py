@@ -161,7 +161,13 @@ def check_program(run: GraphRun, nodes: Iterable[str], server_nodes: Iterable[st
     try:
         compiled = compile_program(run.program)
     except InterpreterError as exc:
-        raise GraphRequestError(PROGRAM_FIELD, f"{PROGRAM_FIELD} cannot run: {exc}") from None
+        hint = ""
+        if "expected an indented block" in str(exc):
+            # sequrity 0.4.2 compiles an edge back to an already visited node (a loop) into an
+            # empty branch; say so, or the client sees only a syntax error in code it generated.
+            hint = (" (a conditional edge back to an earlier node — a loop — compiles to an empty branch in "
+                    "sequrity 0.4.2's graph compiler; post a program with a while loop instead)")
+        raise GraphRequestError(PROGRAM_FIELD, f"{PROGRAM_FIELD} cannot run: {exc}{hint}") from None
     except RecursionError:
         raise GraphRequestError(PROGRAM_FIELD, f"{PROGRAM_FIELD} is nested too deeply to run.") from None
     known = allowed | set(compiled.facts.bound) | set(BUILTINS) | {v.name for v in run.context}
