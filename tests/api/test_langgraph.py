@@ -261,3 +261,40 @@ def test_a_policy_on_the_first_node_sees_the_initial_state_tags(client, fake_llm
         run(client, graph, {"query": "q", "result": ""}, nodes, policy=policy,
             meta=MetaData(producers=set(), consumers={"*"}, tags={"pii"}))
     assert calls == []
+
+
+class Doc(TypedDict):
+    text: str
+    summary: str
+    result: str
+
+
+def test_a_node_mapped_to_parse_with_ai_runs_on_the_server(client, fake_llm, calls):
+    """``internal_node_mapping``: the program calls the node's function by its name, so a node
+    whose function is named ``parse_with_ai`` is served by the quarantined LLM; the next node gets
+    the state with the reader's update. (The runner's returned state holds only what the nodes it
+    ran itself returned: it never sees a server node's update.)"""
+    from tests.fakes.llm_server import Reply
+
+    def parse_with_ai(state: Doc) -> dict:
+        calls.append(("local parse_with_ai", dict(state)))
+        return {"summary": "local"}
+
+    def send_email(state: Doc) -> dict:
+        calls.append(("send_email", dict(state)))
+        return {"result": f"sent {state['summary']}"}
+
+    g = StateGraph(Doc)
+    g.add_node("summarize", parse_with_ai)
+    g.add_node("send_email", send_email)
+    g.add_edge(START, "summarize")
+    g.add_edge("summarize", "send_email")
+    g.add_edge("send_email", END)
+    fake_llm.push(Reply(text='{"summary": "two fruits"}'))
+    final = run(client, g, {"text": "apples and pears", "summary": "", "result": ""},
+                {"summarize": parse_with_ai, "send_email": send_email}, internal_node_mapping={"summarize": "parse_with_ai"})
+    assert names(calls) == ["send_email"]  # the local function never ran
+    assert calls[0][1]["summary"] == "two fruits"
+    assert final["result"] == "sent two fruits"
+    (asked,) = fake_llm.requests
+    assert "apples and pears" in str(asked.json)

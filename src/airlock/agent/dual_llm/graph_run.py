@@ -55,7 +55,7 @@ class GraphRequest(_Request):
     def _unfiltered(self) -> None:
         self.fsm = self.fsm.model_copy(update={"min_num_tools_for_filtering": None})
 
-    def _pin_config(self, cur: dict) -> None:
+    def _pin_config(self, cur: dict[str, Any]) -> None:
         super()._pin_config(cur)
         self._unfiltered()
         if cur.get("graph") and cur["graph"]["program"] != self._posted.program:
@@ -121,13 +121,13 @@ class GraphRequest(_Request):
         self.state["session_meta"] = outcome.session.to_json()
         return self._finish("success", value=outcome.value, outcome=outcome)
 
-    def _step_failed(self, err: dict, outcome: Any = None) -> Any:
+    def _step_failed(self, err: dict[str, Any], outcome: Any = None) -> Any:
         return self._fail_turn(err, outcome)
 
-    def _fail_turn(self, err: dict, outcome: Any = None) -> Any:
+    def _fail_turn(self, err: dict[str, Any], outcome: Any = None) -> Any:
         return super()._fail_turn(self._client_lines(err), outcome)
 
-    def _client_lines(self, err: dict) -> dict:
+    def _client_lines(self, err: dict[str, Any]) -> dict[str, Any]:
         """Line numbers as in the client's program (the loader lines come first)."""
         shift = self.graph.prefix_lines
         if not shift or not isinstance(err.get("line"), int):
