@@ -188,3 +188,13 @@ def test_a_server_node_obeys_the_session_policy(http, hdrs, fake_llm):
     content = json.loads(resp.json()["choices"][0]["message"]["content"])
     assert content["status"] == "failure" and "parse_with_ai denied" in content["error"]["message"]
     assert fake_llm.requests == []
+
+
+@pytest.mark.parametrize("path", ["/control/lang-graph/v1/chat/completions",
+                                  "/control/lang-graph/openrouter/v1/chat/completions",
+                                  "/control/lang-graph/sequrity_azure/v1/chat/completions"])
+def test_every_chat_route_runs_the_graph(http, hdrs, fake_llm, path):
+    resp = post(http, hdrs, body(GOOD), path=path)
+    assert resp.status_code == 200, resp.text
+    (call,) = resp.json()["choices"][0]["message"]["tool_calls"]
+    assert call["function"]["name"] == "step" and fake_llm.requests == []
