@@ -198,3 +198,19 @@ def test_every_chat_route_runs_the_graph(http, hdrs, fake_llm, path):
     assert resp.status_code == 200, resp.text
     (call,) = resp.json()["choices"][0]["message"]["tool_calls"]
     assert call["function"]["name"] == "step" and fake_llm.requests == []
+
+
+def test_llm_blocked_state_cannot_reach_a_server_node(http, hdrs, fake_llm):
+    """The ``enable_llm_blocked_tag`` preset (on by default) holds for parse_with_ai as a node."""
+    program = "state = initial_state\nfinal_return_value = parse_with_ai(state=state)"
+    context = {"initial_state": {"value": {"text": "x"}, "meta": {"tags": ["__llm_blocked"]}}}
+    content = json.loads(post(http, hdrs, body(program, context=context)).json()["choices"][0]["message"]["content"])
+    assert content["status"] == "failure" and "parse_with_ai denied" in content["error"]["message"]
+    assert fake_llm.requests == []
+
+
+def test_a_disabled_internal_tool_is_not_a_server_node(http, hdrs, fake_llm):
+    program = "state = initial_state\nfinal_return_value = parse_with_ai(state=state)"
+    config = json.dumps({"fsm": {"enabled_internal_tools": []}})
+    message = assert_400(post(http, hdrs, body(program), **{"X-Config": config}), "user_provided_program")
+    assert "parse_with_ai()" in message
