@@ -298,3 +298,28 @@ def test_a_node_mapped_to_parse_with_ai_runs_on_the_server(client, fake_llm, cal
     assert final["result"] == "sent two fruits"
     (asked,) = fake_llm.requests
     assert "apples and pears" in str(asked.json)
+
+
+def test_a_graph_that_raises_raises_through_airlock_too(client, fake_llm, calls):
+    """A node answering something that is not a state update breaks the graph directly and through
+    Airlock alike; the runner must not return its initial state as a success."""
+    def bad(state: Mail) -> dict:
+        calls.append(("bad", dict(state)))
+        return ["not", "an", "update"]  # type: ignore[return-value]
+
+    def after(state: Mail) -> dict:
+        calls.append(("after", dict(state)))
+        return {"result": "unreachable"}
+
+    g = StateGraph(Mail)
+    g.add_node("bad", bad)
+    g.add_node("after", after)
+    g.add_edge(START, "bad")
+    g.add_edge("bad", "after")
+    g.add_edge("after", END)
+    with pytest.raises(Exception):
+        g.compile().invoke({"query": "q", "result": ""})
+    calls.clear()
+    with pytest.raises(RuntimeError, match="Graph execution failed"):
+        run(client, g, {"query": "q", "result": ""}, {"bad": bad, "after": after})
+    assert names(calls) == ["bad"]
