@@ -73,13 +73,19 @@ def mail_graph(calls):
         calls.append(("send_email", dict(state)))
         return {"result": f"sent: {state['result']}"}
 
-    g = StateGraph(Mail)
-    g.add_node("read_file", read_file)
-    g.add_node("send_email", send_email)
-    g.add_edge(START, "read_file")
-    g.add_edge("read_file", "send_email")
-    g.add_edge("send_email", END)
-    return g, {"read_file": read_file, "send_email": send_email}
+    nodes = {"read_file": read_file, "send_email": send_email}
+    return chain(Mail, nodes), nodes
+
+
+def chain(state_type, nodes):
+    """A linear graph START → each node in order → END."""
+    g = StateGraph(state_type)
+    for name, fn in nodes.items():
+        g.add_node(name, fn)
+    names = [START, *nodes, END]
+    for a, b in zip(names, names[1:]):
+        g.add_edge(a, b)
+    return g
 
 
 def sql_graph(calls):
@@ -284,12 +290,7 @@ def test_a_node_mapped_to_parse_with_ai_runs_on_the_server(client, fake_llm, cal
         calls.append(("send_email", dict(state)))
         return {"result": f"sent {state['summary']}"}
 
-    g = StateGraph(Doc)
-    g.add_node("summarize", parse_with_ai)
-    g.add_node("send_email", send_email)
-    g.add_edge(START, "summarize")
-    g.add_edge("summarize", "send_email")
-    g.add_edge("send_email", END)
+    g = chain(Doc, {"summarize": parse_with_ai, "send_email": send_email})
     fake_llm.push(Reply(text='{"summary": "two fruits"}'))
     final = run(client, g, {"text": "apples and pears", "summary": "", "result": ""},
                 {"summarize": parse_with_ai, "send_email": send_email}, internal_node_mapping={"summarize": "parse_with_ai"})
@@ -311,12 +312,7 @@ def test_a_graph_that_raises_raises_through_airlock_too(client, fake_llm, calls)
         calls.append(("after", dict(state)))
         return {"result": "unreachable"}
 
-    g = StateGraph(Mail)
-    g.add_node("bad", bad)
-    g.add_node("after", after)
-    g.add_edge(START, "bad")
-    g.add_edge("bad", "after")
-    g.add_edge("after", END)
+    g = chain(Mail, {"bad": bad, "after": after})
     with pytest.raises(Exception):
         g.compile().invoke({"query": "q", "result": ""})
     calls.clear()
