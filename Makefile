@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/dual_llm_cost.py
 	$(BIN)/python bench/guards.py
+	$(BIN)/python bench/langgraph_runs.py
 
 # The full AgentDojo v1.2 evaluation, offline (scripted oracle as planner and reader).
 eval: $(STAMP)

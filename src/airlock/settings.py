@@ -37,7 +37,11 @@ class Settings(BaseSettings):
     openai_compatible_api_key: SecretStr | None = None
 
     # Models usable with the server's own provider keys (comma-separated; "*" allows any).
-    allowed_models: str = "gpt-5-mini,gpt-4o-mini,gpt-4.1-mini,claude-sonnet-4-5,claude-haiku-4-5,google/gemini-3-flash-preview,openai/gpt-5-mini"
+    allowed_models: str = (
+        "gpt-5-mini,gpt-4o-mini,gpt-4.1-mini,claude-sonnet-4-5,claude-haiku-4-5,google/gemini-3-flash-preview,"
+        # The model strings of the reference examples (PLLM, QLLM), so they run on a default server.
+        "openai/gpt-5-mini,openai/gpt-5-nano,anthropic/claude-sonnet-4.5"
+    )
 
     # Upstream HTTP behaviour.
     upstream_timeout_s: float = 120.0

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 
-def run_official(sdist, airlock, test_file: str, tmp_path, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+def run_official(sdist, airlock, test_file: str, tmp_path, extra_env: dict | None = None, folder: str = "control",
+                 python: str = sys.executable) -> subprocess.CompletedProcess:
     # Only the sdist's test helper package goes on the path; `sequrity` itself is the installed 0.4.2.
     helpers = tmp_path / "helpers"
     helpers.mkdir(exist_ok=True)
@@ -18,7 +19,7 @@ def run_official(sdist, airlock, test_file: str, tmp_path, extra_env: dict | Non
         link.symlink_to(sdist / "src" / "sequrity_unittest")
     env = {
         **os.environ,
-        "PYTHONPATH": str(helpers),
+        "PYTHONPATH": os.pathsep.join([*(extra_env or {}).get("PYTHONPATH_FIRST", "").split(os.pathsep), str(helpers)]).strip(os.pathsep),
         "TEST_MODE": "local",
         "SEQURITY_BASE_URL": airlock.url,
         "SEQURITY_API_KEY": airlock.keys["single"],
@@ -29,8 +30,8 @@ def run_official(sdist, airlock, test_file: str, tmp_path, extra_env: dict | Non
         **(extra_env or {}),
     }
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(sdist),
-         "-o", "asyncio_mode=auto", str(sdist / "test" / "control" / test_file)],
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(sdist),
+         "-o", "asyncio_mode=auto", str(sdist / "test" / folder / test_file)],
         env=env, capture_output=True, text=True, timeout=300, cwd=str(tmp_path),
     )
 

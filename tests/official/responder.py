@@ -69,6 +69,11 @@ def answer_question(question: str, system: str = "") -> str:
         if "just the number" in low or "only the number" in low:
             return str(p)
         return f"The largest prime number below {m.group(1)} is {p}."
+    m = re.search(r"what is (-?\d+) ?([-+*]) ?(-?\d+)", low)
+    if m:
+        a, op, b = int(m.group(1)), m.group(2), int(m.group(3))
+        value = a + b if op == "+" else a - b if op == "-" else a * b
+        return str(value) if "just the number" in low or "only the number" in low else f"{a} {op} {b} = {value}."
     m = re.search(r"\bsay (\w+) in one word", low)
     if m:
         return m.group(1).capitalize() + "!"

@@ -18,6 +18,7 @@ class Call:
     body: dict[str, Any]
     session: SessionRecord
     byok_key: str | None = None
+    graph: Any = None  # airlock.agent.graph.GraphRun: a LangGraph run's program and context
 
     @property
     def api(self) -> Api:

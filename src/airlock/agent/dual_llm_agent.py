@@ -13,7 +13,9 @@ from airlock.agent.dual_llm import DualLLMEngine
 from airlock.agent.dual_llm.engine import EngineBusy, repeats_final
 from airlock.interpreter import Limits
 from airlock.sandbox import Runner
+from airlock.agent.graph import GraphRequestError, check_graph_config
 from airlock.agent.wire import WireError, parse_conversation, render_json, render_sse
+from airlock.agent.wire.render import langgraph_failure
 from airlock.api.errors import ApiError
 from airlock.providers import UpstreamClient, UpstreamError
 from airlock.sessions.lookup import successor
@@ -35,11 +37,15 @@ class DualLLM:
             call.session = successor(call.session, call.config.arch)
         state = call.session.state.setdefault("dual", {})
         try:
+            if call.graph is not None:
+                check_graph_config(call.config, call.stream)
             output = await self.engine.run(
                 conversation, call.config, state,
                 session_id=call.session.id, provider=call.provider, api=call.api, api_key=call.byok_key,
-                owner=call.key.id,
+                owner=call.key.id, graph=call.graph,
             )
+        except GraphRequestError as exc:
+            raise ApiError(400, exc.message, param=exc.param, code="invalid_graph") from None
         except UpstreamError as exc:
             raise ApiError(exc.status, exc.message, exc.error_type, headers=exc.headers) from None
         except EngineBusy as exc:
@@ -52,7 +58,10 @@ class DualLLM:
             raise ApiError(409, f"Session {call.session.id} was changed by a concurrent request; retry.", "conflict_error") from None
         model = conversation.model
         if not call.stream:
-            return JsonReply(render_json(call.api, output, model=model), call.session.id)
+            body = render_json(call.api, output, model=model)
+            if call.graph is not None and output.failed:
+                body = langgraph_failure(call.api, body)
+            return JsonReply(body, call.session.id)
         stream_thoughts = bool(getattr(call.config.response_format, "stream_thoughts", False))
         include_usage = call.api != call.api.CHAT_COMPLETIONS or bool((call.body.get("stream_options") or {}).get("include_usage"))
         chunks = render_sse(call.api, output, model=model, stream_thoughts=stream_thoughts, include_usage=include_usage)

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from airlock.jsonsafe import dump_bytes
 
 from airlock.agent.call import Call, JsonReply, StreamReply
+from airlock.agent.graph import GraphRequestError, parse_graph
 from airlock.agent.tool_ids import sessions_in_request
 from airlock.api.body import read_json_object
 from airlock.api.errors import ApiError
@@ -35,6 +36,11 @@ async def handle(request: Request, route: Route) -> Response:
     except ValidationError as exc:
         param, message = describe_validation_error(exc)
         raise ApiError(400, message, param=param) from None
+
+    try:
+        graph = parse_graph(route.endpoint_type, body)
+    except GraphRequestError as exc:
+        raise ApiError(400, exc.message, param=exc.param, code="invalid_graph") from None
 
     byok = request.headers.get("x-api-key") or None
     try:
@@ -61,7 +67,7 @@ async def handle(request: Request, route: Route) -> Response:
     except SessionLookupError as exc:
         raise ApiError(exc.status, exc.message, param=exc.param) from None
 
-    call = Call(route=route, key=key, config=config, body=body, session=session, byok_key=byok)
+    call = Call(route=route, key=key, config=config, body=body, session=session, byok_key=byok, graph=graph)
     agent = services.agent_for(config)
     reply = await agent.serve(call)
     if isinstance(reply, StreamReply):

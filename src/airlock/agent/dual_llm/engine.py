@@ -80,9 +80,14 @@ class DualLLMEngine:
         self.limits = limits or Limits()
 
     async def run(self, conv: Conversation, config: Any, state: dict, *, session_id: str, provider: str,
-                  api: ApiFormat, api_key: str | None, owner: str | None = None) -> AgentOutput:
+                  api: ApiFormat, api_key: str | None, owner: str | None = None, graph: Any = None) -> AgentOutput:
+        """``graph``: a LangGraph run (``airlock.agent.graph.GraphRun``) served instead of a plan."""
         llms = Llms.for_request(self.upstream, config, conv.model, provider, api, api_key)
-        req = _Request(conv, config, state, session_id, llms)
+        if graph is not None:
+            from .graph_run import GraphRequest
+            req: _Request = GraphRequest(conv, config, state, session_id, llms, graph=graph)
+        else:
+            req = _Request(conv, config, state, session_id, llms)
         req.runner, req.limits, req.owner = self.runner, self.limits, owner or session_id
         return await req.serve()
 
@@ -274,7 +279,7 @@ class _Request:
             if isinstance(policy, dict):
                 return self._fail_turn(policy)
             outcome = await self._execute(policy)
-            if isinstance(outcome, Suspended) and outcome.calls[0].kind == "internal":
+            if isinstance(outcome, Suspended) and self._host_answers(outcome.calls[0]):
                 await self._answer_internal(outcome)
                 continue
             if isinstance(outcome, Suspended):
@@ -380,6 +385,10 @@ class _Request:
         if outcome.host_state and "redactor" in outcome.host_state:
             self.state["redactor"] = outcome.host_state["redactor"]
         return outcome
+
+    def _host_answers(self, call: Any) -> bool:
+        """Whether the host answers this pending call itself (never the client)."""
+        return bool(call.kind == "internal")
 
     async def _answer_internal(self, outcome: Suspended) -> None:
         """The program asked the quarantined LLM: answer, record the answer, replay."""

@@ -43,6 +43,22 @@ def render_json(
     return responses_object(output, model, rid, status=final_status(output), output_items=responses_items(output, rid))
 
 
+def langgraph_failure(api: ApiFormat | str, body: dict[str, Any]) -> dict[str, Any]:
+    """A failed LangGraph run, shaped so the ``sequrity`` runner reports it.
+
+    The runner (``sequrity.control.langgraph``) returns its local state as the graph's result
+    for any answer that does not stop for tool calls, so a plain final failure would read as
+    success. A failure therefore stops "for tool calls" with none and the failure content: the
+    Chat runner raises ``RuntimeError("Graph execution failed at step N: <error>")``, the
+    Messages runner its ``RuntimeError`` for a ``tool_use`` stop without ``tool_use`` blocks."""
+    api = ApiFormat(api)
+    if api is ApiFormat.CHAT_COMPLETIONS:
+        body["choices"][0]["finish_reason"] = "tool_calls"
+    elif api is ApiFormat.MESSAGES:
+        body["stop_reason"] = "tool_use"
+    return body
+
+
 def final_status(output: AgentOutput) -> str:
     """A dual-LLM failure (e.g. a policy denial) is a ``failed`` response, as the reference expects."""
     return "failed" if output.failed else "completed"
