@@ -14,6 +14,7 @@ from airlock.agent.dual_llm.engine import EngineBusy, repeats_final
 from airlock.interpreter import Limits
 from airlock.sandbox import Runner
 from airlock.agent.wire import WireError, parse_conversation, render_json, render_sse
+from airlock.agent.wire.params import llm_params
 from airlock.api.errors import ApiError
 from airlock.providers import UpstreamClient, UpstreamError
 from airlock.sessions.lookup import successor
@@ -29,6 +30,7 @@ class DualLLM:
     async def serve(self, call: Call) -> JsonReply | StreamReply:
         try:
             conversation = parse_conversation(call.api, call.body)
+            params = llm_params(call.api, call.body, call.route.endpoint_type)
         except WireError as exc:
             raise ApiError(400, str(exc), param=getattr(exc, "param", None)) from None
         if call.session.closed and not repeats_final(conversation, call.session.state.get("dual", {})):
@@ -38,7 +40,7 @@ class DualLLM:
             output = await self.engine.run(
                 conversation, call.config, state,
                 session_id=call.session.id, provider=call.provider, api=call.api, api_key=call.byok_key,
-                owner=call.key.id,
+                owner=call.key.id, params=params,
             )
         except UpstreamError as exc:
             raise ApiError(exc.status, exc.message, exc.error_type, headers=exc.headers) from None

@@ -37,6 +37,7 @@ import re2
 from airlock import interpreter as interp
 from airlock.agent.authority import PolicyConfigError, planner_code_error, policy_spec, session_policy
 from airlock.agent.conversation import AgentOutput, Conversation, Message, ToolCallOut, ToolDef
+from airlock.agent.wire.params import LlmParams
 from airlock.config import ResolvedConfig
 from airlock.interpreter import ExecutionRecord, Failed, Finished, Limits, RunOptions, Suspended, ToolSpec
 from airlock.meta import SessionMeta
@@ -80,8 +81,9 @@ class DualLLMEngine:
         self.limits = limits or Limits()
 
     async def run(self, conv: Conversation, config: Any, state: dict, *, session_id: str, provider: str,
-                  api: ApiFormat, api_key: str | None, owner: str | None = None) -> AgentOutput:
-        llms = Llms.for_request(self.upstream, config, conv.model, provider, api, api_key)
+                  api: ApiFormat, api_key: str | None, owner: str | None = None,
+                  params: LlmParams | None = None) -> AgentOutput:
+        llms = Llms.for_request(self.upstream, config, conv.model, provider, api, api_key, params)
         req = _Request(conv, config, state, session_id, llms)
         req.runner, req.limits, req.owner = self.runner, self.limits, owner or session_id
         return await req.serve()
