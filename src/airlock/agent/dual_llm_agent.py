@@ -17,6 +17,7 @@ from airlock.agent.wire import WireError, parse_conversation, render_json, rende
 from airlock.agent.wire.params import llm_params
 from airlock.api.errors import ApiError
 from airlock.providers import UpstreamClient, UpstreamError
+from airlock.sessions.ids import new_response_id
 from airlock.sessions.lookup import successor
 from airlock.sessions.store import SessionConflict, Store
 
@@ -53,9 +54,12 @@ class DualLLM:
         except SessionConflict:
             raise ApiError(409, f"Session {call.session.id} was changed by a concurrent request; retry.", "conflict_error") from None
         model = conversation.model
+        # Responses: the id names the session, so previous_response_id alone resumes it.
+        rid = new_response_id(call.session.id) if call.api is call.api.RESPONSES else None
         if not call.stream:
-            return JsonReply(render_json(call.api, output, model=model), call.session.id)
+            return JsonReply(render_json(call.api, output, model=model, response_id=rid), call.session.id)
         stream_thoughts = bool(getattr(call.config.response_format, "stream_thoughts", False))
         include_usage = call.api != call.api.CHAT_COMPLETIONS or bool((call.body.get("stream_options") or {}).get("include_usage"))
-        chunks = render_sse(call.api, output, model=model, stream_thoughts=stream_thoughts, include_usage=include_usage)
+        chunks = render_sse(call.api, output, model=model, stream_thoughts=stream_thoughts, include_usage=include_usage,
+                            response_id=rid)
         return StreamReply.from_chunks(chunks, call.session.id)

@@ -17,10 +17,11 @@ from airlock.agent.call import Call, JsonReply, StreamReply
 from airlock.agent.tool_ids import sessions_in_request
 from airlock.api.body import read_json_object
 from airlock.api.errors import ApiError
-from airlock.api.routing import Route
+from airlock.api.routing import Api, Route
 from airlock.api.schemas import REQUEST_MODELS, describe_validation_error
 from airlock.config.resolver import HeaderError, resolve
 from airlock.guards import BLOCKERS, GuardError, GuardSet, GuardUnavailable
+from airlock.sessions.ids import session_of_response_id
 from airlock.sessions.lookup import SessionLookupError, find_or_create
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -57,6 +58,8 @@ async def handle(request: Request, route: Route) -> Response:
         header_id = request.headers.get("x-session-id")
         # The history's ids matter only without the header (a K-call history names 2K of them).
         history_ids = sessions_in_request(route.api, body) if header_id is None else []
+        if header_id is None and config.arch == "dual-llm":
+            history_ids += previous_response_session(route.api, body)
         session = await find_or_create(services.store, key, config.arch, header_id, history_ids)
     except SessionLookupError as exc:
         raise ApiError(exc.status, exc.message, param=exc.param) from None
@@ -113,3 +116,18 @@ def check_models_allowed(settings, models: list[str], byok: str | None) -> None:
                 param="model",
                 code="model_not_allowed",
             )
+
+
+def previous_response_session(api: Api, body: dict) -> list[str]:
+    """Responses chaining in dual-LLM mode: ``previous_response_id`` names the session it
+    continues (``sessions.ids.new_response_id``); the lookup's owner check applies to it as to
+    any id. An id that is not one of ours cannot be continued, so it is a 404, not a new session
+    that would silently lose the conversation."""
+    previous = body.get("previous_response_id") if api is Api.RESPONSES else None
+    if previous is None:
+        return []
+    session = session_of_response_id(previous)
+    if session is None:
+        raise ApiError(404, f"Response {str(previous)[:80]!r} not found: previous_response_id must be the id of an "
+                            "answer this server gave.", param="previous_response_id")
+    return [session]
