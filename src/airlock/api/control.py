@@ -52,6 +52,7 @@ async def handle(request: Request, route: Route) -> Response:
     except HeaderError as exc:
         raise ApiError(400, str(exc), param=f"{exc.header}.{exc.field}" if exc.field else exc.header) from None
     check_content_guards(config)
+    check_arch_fields(config)
     check_models_allowed(services.settings, [config.pllm_model, config.qllm_model], byok)
 
     try:
@@ -131,3 +132,21 @@ def previous_response_session(api: Api, body: dict) -> list[str]:
         raise ApiError(404, f"Response {str(previous)[:80]!r} not found: previous_response_id must be the id of an "
                             "answer this server gave.", param="previous_response_id")
     return [session]
+
+
+def check_arch_fields(config) -> None:
+    """Settings the request's architecture would accept and not act on are a 400 naming them:
+    ``auto_gen`` in single-llm mode (the reference marks it unsupported there; no program, no
+    generated layer), and dual-llm prompt overrides that select no template or no LLM."""
+    if config.arch == "single-llm":
+        if config.policy.auto_gen:
+            raise ApiError(400, "X-Policy: auto_gen: policy generation runs in dual-llm mode only; single-llm mode "
+                                "would ignore it (use /control/policy-gen and send the policy in codes)",
+                           param="X-Policy.auto_gen")
+        return
+    from airlock.agent.dual_llm.prompts import prompt_override_error
+
+    problem = prompt_override_error(config.config.prompt)
+    if problem is not None:
+        field, message = problem
+        raise ApiError(400, f"X-Config: {field}: {message}", param=f"X-Config.{field}")

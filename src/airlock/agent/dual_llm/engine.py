@@ -46,7 +46,7 @@ from airlock.providers.registry import ApiFormat
 from airlock.sandbox import InProcessRunner, PoolBusy, Runner, RunRequest
 from airlock.sessions.ids import new_tool_call_id
 
-from . import internal, planner
+from . import auto_policy, internal, planner
 from .answer import content_json, error_record, planner_feedback, user_error
 from .guards import guard_features, scan_result
 from .llms import Llms
@@ -223,6 +223,11 @@ class _Request:
         if threshold is not None and len(tools) >= threshold:
             cur["tools"] = await planner.filter_tools(self.llms, self.config, query, tools)
             self.thoughts.append(f"tool filter kept {len(cur['tools'])} of {len(tools)} tools")
+        if self.config.policy.auto_gen:
+            err = await auto_policy.ensure(self.llms, self.config, state, tools, self._internal_names(), self.thoughts)
+            if err is not None:
+                return self._fail_turn(err)
+            self._policy = None
         return await self._drive()
 
     def _abandon(self) -> None:
@@ -300,11 +305,14 @@ class _Request:
         turns: list[dict[str, str]] = []
         past = self.state["turns"]
         pruning = bool(getattr(self.config.internals, "pllm_context_pruning", True))
+        # prune_failed_steps false: the planner sees earlier turns' whole exchange, failed steps and
+        # their feedback included (stored by _end_turn), instead of only each turn's program.
+        keep_failed = self.fsm.prune_failed_steps is False
         if pruning:
             past = past[-PAST_TURNS_WHEN_PRUNING:]
         for t in past:
             turns.append({"role": "user", "content": pllm_user_message(t["query"], t.get("context") or [])})
-            if pruning or not t.get("messages"):
+            if (pruning and not keep_failed) or not t.get("messages"):
                 program = f"```python\n{t['program']}\n```" if t.get("program") else "(no program)"
                 turns.append({"role": "assistant", "content": f"{program}\n(turn outcome: {t['status']})"})
             else:
@@ -344,7 +352,7 @@ class _Request:
     def _compiled_policy(self) -> Any:
         if self._policy is None:
             try:
-                self._policy = session_policy(self.config, self.state["policies"])
+                self._policy = session_policy(self.config, self.state["policies"], auto_policy.code_of(self.state))
             except PolicyConfigError as exc:
                 return {"code": "invalid_policy", "message": f"The session's {exc.authority} policy does not compile: {exc}"}
         return self._policy
@@ -373,7 +381,8 @@ class _Request:
         if fsm.enable_multistep_planning or self.config.pllm_prompt.debug_info_level == "extra":
             views.add("planner")
         request = RunRequest(cur["program"], specs, tuple(self._internal_names()),
-                             policy_spec(self.config, self.state["policies"]).to_json(), record, session, options,
+                             policy_spec(self.config, self.state["policies"], auto_policy.code_of(self.state)).to_json(),
+                             record, session, options,
                              frozenset(views), guard_features(self.config), self.state.get("redactor"))
         try:
             outcome = await self.runner.run(request, owner=self.owner, handle=f"{self.owner}/{self.session_id}")
