@@ -93,3 +93,47 @@ def test_denial_detail_uses_the_reference_field_names(airlock, fake_llm):
     assert content["status"] == "failure" and "Tool call send_email denied by argument checking policies." in message
     results = message.split("Checking results: ", 1)[1]
     assert results.startswith('{"final_verdict": "hard_denied"'), results[:80]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_single_llm_previous_response_id_finds_the_session_and_reaches_the_provider_as_its_own(airlock, fake_llm, stream):
+    """Single-LLM mode forwards the chain to the provider: the client sees our id (naming the
+    session), the provider gets back its own; another key's copy of the id is a 404."""
+    client = openai.OpenAI(api_key=airlock.keys["single"], base_url=f"{airlock.url}/control/chat/openai/v1",
+                           default_headers={"X-Api-Key": "sk-user"}, max_retries=0)
+    if stream:
+        with client.responses.with_streaming_response.create(model="fake-model", input="first", stream=True) as raw:
+            session = raw.headers["x-session-id"]
+            ids = {e.response.id for e in raw.parse() if hasattr(e, "response")}
+        (rid,) = ids  # every event names the same response id
+    else:
+        raw = client.responses.with_raw_response.create(model="fake-model", input="first")
+        session, rid = raw.headers["x-session-id"], raw.parse().id
+    assert rid.startswith("resp_") and "fake" not in rid
+    upstream_id = fake_llm.requests[-1].path and f"resp_fake{len(fake_llm.requests)}"
+    second = client.responses.with_raw_response.create(model="fake-model", input="second", previous_response_id=rid)
+    assert second.headers["x-session-id"] == session
+    assert fake_llm.last_request.json["previous_response_id"].startswith("resp_fake")
+    assert fake_llm.last_request.json["previous_response_id"] != rid and upstream_id
+    sent = len(fake_llm.requests)
+    other = openai.OpenAI(api_key=airlock.keys["other"], base_url=f"{airlock.url}/control/chat/openai/v1",
+                          default_headers={"X-Api-Key": "sk-user"}, max_retries=0)
+    with pytest.raises(openai.NotFoundError):
+        other.responses.create(model="fake-model", input="continue", previous_response_id=rid)
+    assert len(fake_llm.requests) == sent
+
+
+def test_single_llm_responses_stream_never_shows_an_upstream_call_id(airlock, fake_llm):
+    """A stream repeats a call's id after the event that minted ours (``output_item.done``,
+    ``response.completed``); every repetition must carry our id, or the client answers the
+    provider's id and its tool result no longer leads to the session."""
+    from tests.fakes.llm_server import Reply, ToolCall
+
+    fake_llm.push(Reply(tool_calls=[ToolCall("get_weather", {"city": "Paris"})]))
+    client = openai.OpenAI(api_key=airlock.keys["single"], base_url=f"{airlock.url}/control/chat/openai/v1",
+                           default_headers={"X-Api-Key": "sk-user"}, max_retries=0)
+    tools = [{"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}]
+    with client.responses.with_streaming_response.create(model="fake-model", input="w", stream=True, tools=tools) as raw:
+        text = raw.read().decode()
+    assert "call_fake" not in text and "resp_fake" not in text
+    assert text.count('"call_id":"tc-') >= 3  # added, done, completed

@@ -109,3 +109,20 @@ def test_parameters_that_cannot_apply_are_a_400_naming_the_field(http, airlock, 
     if "param" in error:
         assert error["param"] == param
     assert fake_llm.requests == [], "nothing may reach a model before the request is known to be servable"
+
+
+def test_readme_documents_every_forwarded_field_with_its_roles():
+    """The README's role table is written from the same table the server uses."""
+    from pathlib import Path
+
+    from airlock.agent.wire.params import PARAMS, PLANNER
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| `") and ("| ✓ |" in line or "| — |" in line)]
+    for table in PARAMS.values():
+        for name, spec in table.items():
+            if not spec.roles:
+                continue
+            row = next((r for r in rows if f"`{name}`" in r or f"`{name}." in r), None)
+            assert row is not None, f"README does not document {name}"
+            assert ("| ✓ | — |" if spec.roles == PLANNER else "| ✓ | ✓ |") in row, (name, row)

@@ -59,8 +59,8 @@ async def handle(request: Request, route: Route) -> Response:
         header_id = request.headers.get("x-session-id")
         # The history's ids matter only without the header (a K-call history names 2K of them).
         history_ids = sessions_in_request(route.api, body) if header_id is None else []
-        if header_id is None and config.arch == "dual-llm":
-            history_ids += previous_response_session(route.api, body)
+        if header_id is None:
+            history_ids += previous_response_session(route.api, body, config.arch)
         session = await find_or_create(services.store, key, config.arch, header_id, history_ids)
     except SessionLookupError as exc:
         raise ApiError(exc.status, exc.message, param=exc.param) from None
@@ -119,15 +119,18 @@ def check_models_allowed(settings, models: list[str], byok: str | None) -> None:
             )
 
 
-def previous_response_session(api: Api, body: dict) -> list[str]:
-    """Responses chaining in dual-LLM mode: ``previous_response_id`` names the session it
-    continues (``sessions.ids.new_response_id``); the lookup's owner check applies to it as to
-    any id. An id that is not one of ours cannot be continued, so it is a 404, not a new session
-    that would silently lose the conversation."""
+def previous_response_session(api: Api, body: dict, arch: str) -> list[str]:
+    """Responses chaining: ``previous_response_id`` names the session it continues (our ids,
+    ``sessions.ids.new_response_id``, in both modes); the lookup's owner check applies to it as
+    to any id. In dual-LLM mode an id that is not ours cannot be continued, so it is a 404, not
+    a new session that would silently lose the conversation; in single-LLM mode it may be the
+    provider's own (a conversation the client started elsewhere) and is forwarded."""
     previous = body.get("previous_response_id") if api is Api.RESPONSES else None
     if previous is None:
         return []
     session = session_of_response_id(previous)
+    if session is None and arch == "single-llm":
+        return []
     if session is None:
         raise ApiError(404, f"Response {str(previous)[:80]!r} not found: previous_response_id must be the id of an "
                             "answer this server gave.", param="previous_response_id")
