@@ -6,7 +6,9 @@ session metadata as ``clear_session_meta`` says (``every_turn``: when a turn sta
 the session and context metadata (``guard.absorb_results``), filter the tools
 (``tool_filter``), forward, check the answer (``guard.enforce``), then give every client-run
 call a ``tc-<session>-<call>`` id and persist the id map *before* the client can see the new id
-(so a crash never leaves a client holding an id we cannot map back). The session is written
+(so a crash never leaves a client holding an id we cannot map back). Responses' own ids get the
+same treatment (``response_ids``): the client sees one naming the session, so
+``previous_response_id`` alone leads back to it, and the provider is sent its own id back. The session is written
 with compare-and-set; a concurrent writer loses with 409 rather than silently overwriting.
 
 With a policy that can deny something the provider is asked for a whole answer and a streaming

@@ -13,6 +13,7 @@ State layout (``STATE_VERSION`` 1)::
     closed        true once the last allowed turn has answered (the caller closes the session)
     session_meta  SessionMeta JSON carried across programs, attempts and turns
     policies      SQRT sources added by ``set_policy`` (each a restrict-only planner layer)
+    auto_policy   X-Policy.auto_gen: {tools: fingerprint of the tool list, code: the generated SQRT}
     cache         force_to_cache results: canonical [tool, args] → {result, is_error}
     seen          fingerprints of the trusted (user/system) messages seen so far (history mismatch)
     turns         finished turns for the planner's context: query, context, program, status,
