@@ -63,8 +63,25 @@ def test_branching_meta_policy_replaced_whole():
 
 
 def test_null_in_header_means_not_given():
-    r = _resolve(key_base=KEY, x_config='{"fsm": {"max_n_turns": null}}', x_policy='{"fail_fast": null}')
-    assert r.fsm.max_n_turns == 7 and r.policy.fail_fast is False
+    r = _resolve(key_base=KEY, x_config='{"fsm": {"disable_rllm": null}}', x_policy='{"fail_fast": null}')
+    assert r.fsm.max_n_turns == 7 and r.policy.fail_fast is False and r.fsm.disable_rllm is True
+
+
+@pytest.mark.parametrize("field", ["max_n_turns", "max_tool_calls_per_step", "detect_tool_error_max_result_length",
+                                   "clear_history_every_n_attempts"])
+def test_null_is_unlimited_for_the_limits_the_reference_says_so(field):
+    """'If null, unlimited turns are allowed' / 'If null, no limit is enforced': an explicit null
+    is the value, and it replaces the key's saved limit."""
+    key = {**KEY, "config": {"fsm": {field: 3}}}
+    assert getattr(_resolve(key_base=key).fsm, field) == 3
+    assert getattr(_resolve(key_base=key, x_config=f'{{"fsm": {{"{field}": null}}}}').fsm, field) is None
+
+
+@pytest.mark.parametrize("field", ["max_pllm_steps", "max_pllm_failed_steps"])
+def test_null_is_rejected_for_limits_without_an_unlimited_meaning(field):
+    with pytest.raises(HeaderError) as exc:
+        _resolve(key_base=KEY, x_config=f'{{"fsm": {{"{field}": null}}}}')
+    assert exc.value.header == "X-Config" and exc.value.field == f"fsm.{field}" and "null" in exc.value.message
 
 
 def test_each_header_independent():

@@ -14,7 +14,7 @@ Roles (Airlock marks its internal requests on the first line of the system promp
   computing what can be computed (the largest prime below N) in the program itself.
 * **QLLM**: fills the requested JSON Schema from the text (``tests.agent.scenarios.planner``).
 * **RLLM / TLLM / selector / tool error detector**: accept, keep every tool, pick 1, no error.
-* **Policy generation** (system prompt ``You write security policies in SQRT``): turns the
+* **Policy generation** (``# Airlock policy writer (policy LLM)``): turns the
   description ("allow X but prevent Y", "only allow ... ending in @domain") into SQRT for the
   listed tools.
 * **No marker** (single-LLM proxying): answers the question in plain text, or calls the next tool
@@ -45,7 +45,7 @@ from tests.agent.scenarios.planner import (
 )
 from tests.fakes.llm_server import FakeRequest, Reply, ToolCall
 
-POLICY_GEN_MARKER = "You write security policies in SQRT"
+POLICY_GEN_MARKER = "# Airlock policy writer (policy LLM)"
 
 # --------------------------------------------------------------------------------------------
 # Answering plain questions.

@@ -9,7 +9,8 @@ Layers (``airlock.policy.PolicySpec``), in authority order:
    the header's when the key's policy is not locked and the header replaced it
    (``config.codes_authority``);
 2. ``header`` — under a locked key, the header's code (``config.header_codes``), restrict-only;
-3. ``planner`` — one per ``set_policy`` code accepted so far, restrict-only in every mode.
+3. ``header`` — the policy ``X-Policy.auto_gen`` generated from the request's tools, restrict-only;
+4. ``planner`` — one per ``set_policy`` code accepted so far, restrict-only in every mode.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ class PolicyConfigError(Exception):
         self.authority = authority
 
 
-def policy_spec(config: Any, planner: Sequence[str] = ()) -> PolicySpec:
+def policy_spec(config: Any, planner: Sequence[str] = (), generated: str | None = None) -> PolicySpec:
+    """``generated``: the session's ``X-Policy.auto_gen`` policy (``dual_llm.auto_policy``), an
+    additional ``header`` layer — the header asked for it — so, like any additional layer, it
+    can only add restrictions to the key's and the header's own code."""
     codes = config.codes
     base = LayerSpec(config.codes_authority, (codes.code,) if codes.code.strip() else (), codes.language,
                      PolicyPresets.from_value(config.presets), config.policy.mode, bool(config.policy.fail_fast))
@@ -38,15 +42,18 @@ def policy_spec(config: Any, planner: Sequence[str] = ()) -> PolicySpec:
     if header is not None and header.code.strip():
         spec = spec.with_layer(LayerSpec("header", (header.code,), header.language, ADDITIONAL_PRESETS,
                                          fail_fast=bool(config.policy.fail_fast)))
+    if generated is not None:
+        spec = spec.with_layer(LayerSpec("header", (generated,), "sqrt", ADDITIONAL_PRESETS,
+                                         fail_fast=bool(config.policy.fail_fast)))
     for code in planner:
         spec = spec.with_layer(LayerSpec("planner", (code,)))
     return spec
 
 
-def session_policy(config: Any, planner: Sequence[str] = ()) -> PolicyStack:
+def session_policy(config: Any, planner: Sequence[str] = (), generated: str | None = None) -> PolicyStack:
     """The compiled (cached) stack for a resolved config plus the planner's policies."""
     try:
-        return build_policy(policy_spec(config, planner))
+        return build_policy(policy_spec(config, planner, generated))
     except LayerError as exc:
         raise PolicyConfigError(exc.authority, str(exc)) from None
     except PolicyError as exc:  # a malformed spec: the config itself is inconsistent

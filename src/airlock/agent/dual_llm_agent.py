@@ -16,8 +16,10 @@ from airlock.sandbox import Runner
 from airlock.agent.graph import GraphRequestError, check_graph_config
 from airlock.agent.wire import WireError, parse_conversation, render_json, render_sse
 from airlock.agent.wire.render import langgraph_failure
+from airlock.agent.wire.params import llm_params
 from airlock.api.errors import ApiError
 from airlock.providers import UpstreamClient, UpstreamError
+from airlock.sessions.ids import new_response_id
 from airlock.sessions.lookup import successor
 from airlock.sessions.store import SessionConflict, Store
 
@@ -31,6 +33,7 @@ class DualLLM:
     async def serve(self, call: Call) -> JsonReply | StreamReply:
         try:
             conversation = parse_conversation(call.api, call.body)
+            params = llm_params(call.api, call.body, call.route.endpoint_type)
         except WireError as exc:
             raise ApiError(400, str(exc), param=getattr(exc, "param", None)) from None
         if call.session.closed and not repeats_final(conversation, call.session.state.get("dual", {})):
@@ -42,7 +45,7 @@ class DualLLM:
             output = await self.engine.run(
                 conversation, call.config, state,
                 session_id=call.session.id, provider=call.provider, api=call.api, api_key=call.byok_key,
-                owner=call.key.id, graph=call.graph,
+                owner=call.key.id, graph=call.graph, params=params,
             )
         except GraphRequestError as exc:
             raise ApiError(400, exc.message, param=exc.param, code="invalid_graph") from None
@@ -57,12 +60,15 @@ class DualLLM:
         except SessionConflict:
             raise ApiError(409, f"Session {call.session.id} was changed by a concurrent request; retry.", "conflict_error") from None
         model = conversation.model
+        # Responses: the id names the session, so previous_response_id alone resumes it.
+        rid = new_response_id(call.session.id) if call.api is call.api.RESPONSES else None
         if not call.stream:
-            body = render_json(call.api, output, model=model)
+            body = render_json(call.api, output, model=model, response_id=rid)
             if call.graph is not None and output.failed:
                 body = langgraph_failure(call.api, body)
             return JsonReply(body, call.session.id)
         stream_thoughts = bool(getattr(call.config.response_format, "stream_thoughts", False))
         include_usage = call.api != call.api.CHAT_COMPLETIONS or bool((call.body.get("stream_options") or {}).get("include_usage"))
-        chunks = render_sse(call.api, output, model=model, stream_thoughts=stream_thoughts, include_usage=include_usage)
+        chunks = render_sse(call.api, output, model=model, stream_thoughts=stream_thoughts, include_usage=include_usage,
+                            response_id=rid)
         return StreamReply.from_chunks(chunks, call.session.id)

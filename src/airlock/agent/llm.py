@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airlock.agent.conversation import Usage
+from airlock.agent.wire.params import PLLM, LlmParams
 from airlock.providers import UpstreamClient
 from airlock.providers.registry import ApiFormat, get_provider
 
@@ -37,21 +38,25 @@ def native_api(provider: str, preferred: ApiFormat) -> ApiFormat:
 
 
 def build_body(
-    api: ApiFormat, model: str, system: str, turns: list[dict[str, str]], json_schema: dict[str, Any] | None, max_tokens: int
+    api: ApiFormat, model: str, system: str, turns: list[dict[str, str]], json_schema: dict[str, Any] | None,
+    max_tokens: int, params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """``params``: the client's checked request parameters for this call's role, already named
+    as ``api`` names them (``wire.params``); they never name a field set here."""
     if api == ApiFormat.MESSAGES:
         if json_schema is not None:
             system += "\n\nAnswer with one JSON value that validates against this JSON Schema, and nothing else:\n"
             system += json.dumps(json_schema)
-        return {"model": model, "max_tokens": max_tokens, "system": system, "messages": turns}
-    if api == ApiFormat.RESPONSES:
-        body: dict[str, Any] = {"model": model, "instructions": system, "input": turns}
+        body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "system": system, "messages": turns}
+    elif api == ApiFormat.RESPONSES:
+        body = {"model": model, "instructions": system, "input": turns}
         if json_schema is not None:
             body["text"] = {"format": {"type": "json_schema", "name": "output", "schema": json_schema, "strict": False}}
-        return body
-    body = {"model": model, "messages": [{"role": "system", "content": system}, *turns]}
-    if json_schema is not None:
-        body["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": json_schema, "strict": False}}
+    else:
+        body = {"model": model, "messages": [{"role": "system", "content": system}, *turns]}
+        if json_schema is not None:
+            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": json_schema, "strict": False}}
+    body.update(params or {})
     return body
 
 
@@ -85,10 +90,15 @@ async def complete(
     usage: Usage | None = None,
     json_schema: dict[str, Any] | None = None,
     max_tokens: int = 4096,
+    params: LlmParams | None = None,
+    role: str = PLLM,
 ) -> LlmReply:
-    """Call the model once; adds the tokens to ``usage``. Raises ``UpstreamError`` on failure."""
+    """Call the model once; adds the tokens to ``usage``. Raises ``UpstreamError`` on failure.
+    ``params``/``role``: the client's request parameters and which role this call plays."""
     api = native_api(provider, api)
-    result = await upstream.request(provider, api, build_body(api, model, system, turns, json_schema, max_tokens), api_key=api_key)
+    extra = params.for_role(role, api) if params is not None else None
+    body = build_body(api, model, system, turns, json_schema, max_tokens, extra)
+    result = await upstream.request(provider, api, body, api_key=api_key)
     reply = read_reply(api, result.json if isinstance(result.json, dict) else {})
     if usage is not None:
         usage.add(reply.prompt_tokens, reply.completion_tokens)

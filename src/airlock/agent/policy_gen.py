@@ -9,10 +9,11 @@ accepts. Usage is summed over every attempt.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Awaitable, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from airlock.agent.dual_llm.prompts import template
 from airlock.policy import PolicyError, compile_policy
 from airlock.providers import UpstreamClient
 from airlock.providers.registry import ApiFormat
@@ -27,19 +28,13 @@ REQUEST_TYPES = Literal[
 ]
 MAX_RETRIES = 5
 
-SYSTEM_PROMPT = """You write security policies in SQRT, the policy language of a tool-calling agent gateway.
-Answer with exactly one fenced block: ```sqrt ... ```. No prose outside it.
 
-SQRT essentials:
-- `let NAME = {"a", "b"};` binds a set. Comments: `// line`, `/* block */`; `/// doc` before a rule describes it.
-- A tool block: `tool "name" { ... }` (or `tool r"regex" { ... }`), optionally `tool "name" 10 { ... }` for a priority.
-- Check rules inside a tool block: `hard deny when <predicate>;`, `soft allow always;`, `must deny when ...;`
-  (`must`/`hard` are hard, `should`/`soft` are soft).
-- Predicates: `arg.value in {"x", "y"}`, `arg.value in str matching r"^[a-z]+$"`, `arg.value in int 1..10`,
-  `arg.tags overlaps {"pii"}`, `@session.tags overlaps {"untrusted"}`, `not`, `and`, `or`, `is empty`, `subset of`.
-- Result updates: `result { @tags |= {"pii"}; }`; session updates: `session after { @tags |= {"sent_email"}; }`.
-Only name tools that appear in the tool list. Prefer deny rules for the risks the description names.
-"""
+def system_prompt(flavor: str | None = None, version: str | None = None) -> str:
+    """The policy writer's instructions (``prompts/policy_llm_<flavor>_v<N>.md``, chosen by
+    ``X-Config.prompt.policy_llm``). Every SQRT example in it compiles with our parser
+    (tests/api/test_policy_gen.py holds it to that), so the model is never taught syntax we reject."""
+    return template("policy_llm", flavor, version)
+
 
 
 class PolicyGenRequest(BaseModel):
@@ -61,13 +56,18 @@ class PolicyGenFailed(Exception):
 
 
 def _tool_lines(request: PolicyGenRequest) -> str:
+    return tool_lines(request.tools, request.internal_tool_names)
+
+
+def tool_lines(tools: list[dict[str, Any]], internal: list[str]) -> str:
+    """One line per tool (name, parameter names, description) for the policy writer."""
     lines = []
-    for tool in request.tools:
+    for tool in tools:
         spec = tool.get("function", tool)  # Chat Completions nests the function; Anthropic/Responses do not
         params = spec.get("parameters") or spec.get("input_schema") or {}
         names = ", ".join((params.get("properties") or {}).keys())
         lines.append(f"- {spec.get('name')}({names}): {spec.get('description', '')}".rstrip(": "))
-    lines += [f"- {name} (internal tool)" for name in request.internal_tool_names]
+    lines += [f"- {name} (internal tool)" for name in internal]
     return "\n".join(lines) or "- (no tools given)"
 
 
@@ -94,25 +94,18 @@ def _text(api: ApiFormat, answer: dict[str, Any]) -> str:
     return ((answer.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
 
 
-async def generate_policy(
-    upstream: UpstreamClient, provider: str, request: PolicyGenRequest, api_key: str | None
-) -> dict[str, Any]:
-    api = ApiFormat.MESSAGES if provider == "anthropic" else ApiFormat.CHAT_COMPLETIONS
+Ask = Callable[[str, list[dict[str, Any]]], Awaitable[str]]
+
+
+async def write_policy(ask: Ask, system: str, tools: str, description: str, n_retries: int) -> str:
+    """The retry loop shared by the policy-gen route and ``X-Policy.auto_gen``: ask, compile with
+    our compiler, send the errors back. Returns SQRT that compiles; raises ``PolicyGenFailed``."""
     conversation: list[dict[str, Any]] = [
-        {"role": "user", "content": f"Tools:\n{_tool_lines(request)}\n\nPolicy wanted:\n{request.description}"}
+        {"role": "user", "content": f"Tools:\n{tools}\n\nPolicy wanted:\n{description}"}
     ]
-    prompt_tokens = completion_tokens = 0
     errors: list[str] = []
-    for _attempt in range(request.n_retries + 1):
-        if api == ApiFormat.MESSAGES:
-            body = {"model": request.model, "max_tokens": 4096, "system": SYSTEM_PROMPT, "messages": conversation}
-        else:
-            body = {"model": request.model, "messages": [{"role": "system", "content": SYSTEM_PROMPT}, *conversation]}
-        answer = (await upstream.request(provider, api, body, api_key=api_key)).json
-        used_in, used_out = _usage(api, answer)
-        prompt_tokens += used_in
-        completion_tokens += used_out
-        text = _text(api, answer)
+    for _attempt in range(n_retries + 1):
+        text = await ask(system, conversation)
         policy = extract_policy(text)
         try:
             compile_policy(policy)
@@ -123,15 +116,36 @@ async def generate_policy(
                 {"role": "user", "content": "That policy does not compile:\n" + "\n".join(errors) + "\nAnswer with the corrected policy."},
             ]
             continue
-        return {
-            "policies": policy,
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
-        }
+        return policy
     raise PolicyGenFailed(
-        f"The model did not produce a valid SQRT policy in {request.n_retries + 1} attempts: " + json.dumps(errors[:5]),
+        f"The model did not produce a valid SQRT policy in {n_retries + 1} attempts: " + json.dumps(errors[:5]),
         errors,
     )
 
 
-__all__ = ["PolicyGenRequest", "PolicyGenFailed", "generate_policy", "extract_policy"]
+async def generate_policy(
+    upstream: UpstreamClient, provider: str, request: PolicyGenRequest, api_key: str | None
+) -> dict[str, Any]:
+    api = ApiFormat.MESSAGES if provider == "anthropic" else ApiFormat.CHAT_COMPLETIONS
+    used = [0, 0]
+
+    async def ask(system: str, conversation: list[dict[str, Any]]) -> str:
+        if api == ApiFormat.MESSAGES:
+            body = {"model": request.model, "max_tokens": 4096, "system": system, "messages": conversation}
+        else:
+            body = {"model": request.model, "messages": [{"role": "system", "content": system}, *conversation]}
+        answer = (await upstream.request(provider, api, body, api_key=api_key)).json
+        used_in, used_out = _usage(api, answer)
+        used[0] += used_in
+        used[1] += used_out
+        return _text(api, answer)
+
+    policy = await write_policy(ask, system_prompt(), _tool_lines(request), request.description, request.n_retries)
+    return {
+        "policies": policy,
+        "usage": {"prompt_tokens": used[0], "completion_tokens": used[1], "total_tokens": used[0] + used[1]},
+    }
+
+
+__all__ = ["PolicyGenRequest", "PolicyGenFailed", "extract_policy", "generate_policy", "system_prompt", "tool_lines",
+           "write_policy"]

@@ -6,7 +6,9 @@ session metadata as ``clear_session_meta`` says (``every_turn``: when a turn sta
 the session and context metadata (``guard.absorb_results``), filter the tools
 (``tool_filter``), forward, check the answer (``guard.enforce``), then give every client-run
 call a ``tc-<session>-<call>`` id and persist the id map *before* the client can see the new id
-(so a crash never leaves a client holding an id we cannot map back). The session is written
+(so a crash never leaves a client holding an id we cannot map back). Responses' own ids get the
+same treatment (``response_ids``): the client sees one naming the session, so
+``previous_response_id`` alone leads back to it, and the provider is sent its own id back. The session is written
 with compare-and-set; a concurrent writer loses with 409 rather than silently overwriting.
 
 With a policy that can deny something the provider is asked for a whole answer and a streaming
@@ -25,7 +27,9 @@ from airlock.agent.content_guards import ContentGuards
 from airlock.agent.conversation import Usage
 from airlock.agent.guard import WrapperError, absorb_results, enforce
 from airlock.agent.tool_filter import add_usage, filter_tools
-from airlock.agent.tool_ids import ResponseIdRewriter, UnknownToolCallId, restore_upstream_ids
+from airlock.agent.tool_ids import (
+    ResponseIdRewriter, UnknownToolCallId, restore_previous_response, restore_upstream_ids,
+)
 from airlock.api.errors import ApiError, stream_error_event
 from airlock.jsonsafe import JsonInputError, loads
 from airlock.meta import Meta, SessionMeta
@@ -70,10 +74,16 @@ class SingleLLM:
         id_map: dict[str, str] = state.setdefault("tool_ids", {})
         body = call.body
         body["model"] = call.config.pllm_model
+        response_ids: dict[str, str] | None = state.setdefault("response_ids", {}) if call.api == Api.RESPONSES else None
         try:
             restore_upstream_ids(call.api, body, id_map)
         except UnknownToolCallId as exc:
             raise ApiError(400, f"Unknown tool call id {exc.tool_call_id!r} for session {session.id}.", param="messages")
+        try:
+            restore_previous_response(call.api, body, response_ids or {})
+        except UnknownToolCallId as exc:
+            raise ApiError(404, f"Response {exc.tool_call_id!r} not found in session {session.id}.",
+                           param="previous_response_id") from None
         new_turn = starts_turn(call.api, body)
         if new_turn:
             max_turns = _max_turns(call.config)
@@ -93,7 +103,7 @@ class SingleLLM:
             raise ApiError(400, f"Tool result metadata wrapper: {exc}", param=exc.param) from None
         state["session_meta"], state["context_meta"] = session_meta.to_json(), context.to_json()
         extra_usage = await self._filter_tools(call)
-        rewriter = ResponseIdRewriter(call.api, session.id, id_map)
+        rewriter = ResponseIdRewriter(call.api, session.id, id_map, response_ids=response_ids)
         content = ContentGuards.for_call(call, self.upstream)
         if content is not None:
             policy = content.wrap(policy)  # guards run with the policy check, on the whole answer
@@ -174,7 +184,7 @@ class SingleLLM:
                 changed = rewriter.rewrite(parsed)
                 if with_usage:
                     add_usage(call.api, parsed, extra_usage)
-                if changed or with_usage:
+                if rewriter.rewrote or with_usage:
                     data = json.dumps(parsed, separators=(",", ":"))
                 if changed:
                     await self._save(call)  # the id map is durable before the client sees the new id

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 
 from airlock.agent.wire.items import RESPONSES_RESULT_OF
 from airlock.providers.registry import ApiFormat as Api
-from airlock.sessions.ids import new_tool_call_id, session_of_tool_call
+from airlock.sessions.ids import new_response_id, new_tool_call_id, session_of_response_id, session_of_tool_call
 
 IdSlot = tuple[dict[str, Any], str]  # (object, key) holding one id
 _RESPONSES_CALLS = frozenset(RESPONSES_RESULT_OF)
@@ -116,20 +116,62 @@ def restore_upstream_ids(api: Api, body: dict[str, Any], id_map: dict[str, str])
             raise UnknownToolCallId(ours) from None
 
 
-class ResponseIdRewriter:
-    """Gives each upstream id in a response (or stream) one stable id of ours, recording the pair."""
+def _response_object_slots(api: Api, body: dict[str, Any]) -> Iterator[IdSlot]:
+    """The Responses ``response`` object's own id: the whole body, or a stream event's ``response``."""
+    if api != Api.RESPONSES:
+        return
+    if body.get("object") == "response" and isinstance(body.get("id"), str):
+        yield body, "id"
+    inner = body.get("response")
+    if isinstance(inner, dict) and isinstance(inner.get("id"), str):
+        yield inner, "id"
 
-    def __init__(self, api: Api, session_id: str, id_map: dict[str, str], mint: Callable[[str], str] = new_tool_call_id):
+
+def restore_previous_response(api: Api, body: dict[str, Any], response_ids: dict[str, str]) -> None:
+    """Responses: put the provider's id back in ``previous_response_id`` when it is one of ours.
+    An id of ours this session never gave is ``UnknownToolCallId`` (the caller answers 404)."""
+    previous = body.get("previous_response_id") if api == Api.RESPONSES else None
+    if not isinstance(previous, str) or session_of_response_id(previous) is None:
+        return  # absent, or the client's own upstream id: forward as is
+    try:
+        body["previous_response_id"] = response_ids[previous]
+    except KeyError:
+        raise UnknownToolCallId(previous) from None
+
+
+class ResponseIdRewriter:
+    """Gives each upstream id in a response (or stream) one stable id of ours, recording the pair.
+
+    With ``response_ids`` (single-LLM Responses) the ``response`` object's id is replaced too, by
+    one that names the session (``sessions.ids.new_response_id``), so ``previous_response_id``
+    alone leads back to the session; those are not counted in ``new_ids`` (tool calls only)."""
+
+    def __init__(self, api: Api, session_id: str, id_map: dict[str, str], mint: Callable[[str], str] = new_tool_call_id,
+                 response_ids: dict[str, str] | None = None):
         self.api = api
         self.session_id = session_id
         self.id_map = id_map
+        self.response_ids = response_ids
         self._ours: dict[str, str] = {}
         self._mint = mint
         self.new_ids: list[str] = []
+        self.rewrote = False  # the last ``rewrite`` replaced an id (minted or already known)
 
     def rewrite(self, body: dict[str, Any]) -> bool:
-        """Rewrite ids in place; True when an id not seen before was minted."""
-        minted = False
+        """Rewrite ids in place; True when an id not seen before was minted. ``rewrote`` tells
+        whether any id was replaced: a stream repeats an id in later events (Responses'
+        ``output_item.done``, ``response.completed``), which must be re-encoded too."""
+        minted = self.rewrote = False
+        if self.response_ids is not None:
+            for holder, key in _response_object_slots(self.api, body):
+                upstream = holder[key]
+                ours = self._ours.get(upstream)
+                if ours is None:
+                    ours = self._ours[upstream] = new_response_id(self.session_id)
+                    self.response_ids[ours] = upstream
+                    minted = True
+                holder[key] = ours
+                self.rewrote = True
         for holder, key in _response_items(self.api, body):
             upstream = holder[key]
             ours = self._ours.get(upstream)
@@ -140,4 +182,5 @@ class ResponseIdRewriter:
                 self.new_ids.append(ours)
                 minted = True
             holder[key] = ours
+            self.rewrote = True
         return minted

@@ -18,10 +18,11 @@ from airlock.agent.graph import GraphRequestError, parse_graph
 from airlock.agent.tool_ids import sessions_in_request
 from airlock.api.body import read_json_object
 from airlock.api.errors import ApiError
-from airlock.api.routing import Route
+from airlock.api.routing import Api, Route
 from airlock.api.schemas import REQUEST_MODELS, describe_validation_error
 from airlock.config.resolver import HeaderError, resolve
 from airlock.guards import BLOCKERS, GuardError, GuardSet, GuardUnavailable
+from airlock.sessions.ids import session_of_response_id
 from airlock.sessions.lookup import SessionLookupError, find_or_create
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -57,12 +58,15 @@ async def handle(request: Request, route: Route) -> Response:
     except HeaderError as exc:
         raise ApiError(400, str(exc), param=f"{exc.header}.{exc.field}" if exc.field else exc.header) from None
     check_content_guards(config)
+    check_arch_fields(config)
     check_models_allowed(services.settings, [config.pllm_model, config.qllm_model], byok)
 
     try:
         header_id = request.headers.get("x-session-id")
         # The history's ids matter only without the header (a K-call history names 2K of them).
         history_ids = sessions_in_request(route.api, body) if header_id is None else []
+        if header_id is None:
+            history_ids += previous_response_session(route.api, body, config.arch)
         session = await find_or_create(services.store, key, config.arch, header_id, history_ids)
     except SessionLookupError as exc:
         raise ApiError(exc.status, exc.message, param=exc.param) from None
@@ -119,3 +123,39 @@ def check_models_allowed(settings, models: list[str], byok: str | None) -> None:
                 param="model",
                 code="model_not_allowed",
             )
+
+
+def previous_response_session(api: Api, body: dict, arch: str) -> list[str]:
+    """Responses chaining: ``previous_response_id`` names the session it continues (our ids,
+    ``sessions.ids.new_response_id``, in both modes); the lookup's owner check applies to it as
+    to any id. In dual-LLM mode an id that is not ours cannot be continued, so it is a 404, not
+    a new session that would silently lose the conversation; in single-LLM mode it may be the
+    provider's own (a conversation the client started elsewhere) and is forwarded."""
+    previous = body.get("previous_response_id") if api is Api.RESPONSES else None
+    if previous is None:
+        return []
+    session = session_of_response_id(previous)
+    if session is None and arch == "single-llm":
+        return []
+    if session is None:
+        raise ApiError(404, f"Response {str(previous)[:80]!r} not found: previous_response_id must be the id of an "
+                            "answer this server gave.", param="previous_response_id")
+    return [session]
+
+
+def check_arch_fields(config) -> None:
+    """Settings the request's architecture would accept and not act on are a 400 naming them:
+    ``auto_gen`` in single-llm mode (the reference marks it unsupported there; no program, no
+    generated layer), and dual-llm prompt overrides that select no template or no LLM."""
+    if config.arch == "single-llm":
+        if config.policy.auto_gen:
+            raise ApiError(400, "X-Policy: auto_gen: policy generation runs in dual-llm mode only; single-llm mode "
+                                "would ignore it (use /control/policy-gen and send the policy in codes)",
+                           param="X-Policy.auto_gen")
+        return
+    from airlock.agent.dual_llm.prompts import prompt_override_error
+
+    problem = prompt_override_error(config.config.prompt)
+    if problem is not None:
+        field, message = problem
+        raise ApiError(400, f"X-Config: {field}: {message}", param=f"X-Config.{field}")

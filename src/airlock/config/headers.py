@@ -148,9 +148,22 @@ def _check_regex(pattern: str) -> str:
 Regex = Annotated[str, BeforeValidator(lambda v: _check_regex(v) if isinstance(v, str) else v)]
 
 
+# FSM limits whose reference text gives ``null`` a meaning of its own ("If null, unlimited turns
+# are allowed", "If null, no limit is enforced"; no clearing is the default of the N-attempts
+# clearing): an explicit ``null`` there *is* the value, and it overrides a key's saved limit. Every
+# other field reads ``null`` as "not given" (the reference's "When not set, the server default is").
+NULL_IS_UNLIMITED: frozenset[str] = frozenset(
+    {"max_n_turns", "max_tool_calls_per_step", "detect_tool_error_max_result_length", "clear_history_every_n_attempts"}
+)
+# Limits the reference gives no null meaning: "unlimited" would be unsafe and "the default" not
+# what was asked, so an explicit ``null`` is a 400.
+NULL_REJECTED: frozenset[str] = frozenset({"max_pllm_steps", "max_pllm_failed_steps"})
+
+
 class FsmConfig(_Model):
     """Session state-machine knobs. The first three apply to both architectures, the rest to
-    dual-LLM only (single-LLM ignores them, as the reference does)."""
+    dual-LLM only (single-LLM ignores them, as the reference does). ``null`` handling:
+    ``NULL_IS_UNLIMITED`` and ``NULL_REJECTED`` above."""
 
     min_num_tools_for_filtering: int | None = Field(None, ge=2)
     clear_session_meta: ClearSessionMeta | None = None
@@ -173,6 +186,18 @@ class FsmConfig(_Model):
     detect_tool_error_max_result_length: PositiveInt | None = None
     strict_tool_result_parsing: bool | None = None
     tool_result_transform: ToolResultTransform | None = None
+
+    @field_validator(*sorted(NULL_REJECTED), mode="before")
+    @classmethod
+    def _no_null_limit(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("null is not allowed for this limit (the reference gives it no unlimited meaning); "
+                             "give a number, or leave the field out for the server default")
+        return value
+
+    def explicit_nulls(self) -> list[str]:
+        """The ``NULL_IS_UNLIMITED`` fields this object sets to ``null`` explicitly."""
+        return sorted(n for n in NULL_IS_UNLIMITED & self.model_fields_set if getattr(self, n) is None)
 
 
 class LlmPrompt(_Model):

@@ -111,8 +111,17 @@ def parse_model(model: str | None) -> tuple[str | None, str | None]:
     return parts[0], parts[-1]
 
 
-def _layer(model: BaseModel | None) -> dict[str, Any]:
-    return {} if model is None else model.model_dump(mode="json", exclude_none=True)
+def layer_of(model: BaseModel | None) -> dict[str, Any]:
+    """A layer as a dict of what it gives: ``None`` is "not given", except an explicit ``null``
+    for a limit whose reference meaning is "unlimited" (``headers.NULL_IS_UNLIMITED``)."""
+    if model is None:
+        return {}
+    out = model.model_dump(mode="json", exclude_none=True)
+    fsm = getattr(model, "fsm", None)
+    if isinstance(fsm, FsmConfig):
+        for name in fsm.explicit_nulls():
+            out.setdefault("fsm", {})[name] = None
+    return out
 
 
 def validate_key_base(key_base: dict[str, Any] | None) -> dict[str, Any]:
@@ -128,7 +137,7 @@ def validate_key_base(key_base: dict[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, model in _KEY_SECTIONS.items():
         if key_base.get(name) is not None:
-            out[name] = _layer(_validate_key_section(name, model, key_base[name]))
+            out[name] = layer_of(_validate_key_section(name, model, key_base[name]))
     if key_base.get("arch") is not None:
         out["arch"] = _validate_key_section("arch", XFeatures, {"agent_arch": key_base["arch"]}).agent_arch
     return out
@@ -174,11 +183,11 @@ def resolve(
                           "mode tracks no data-flow metadata, so it cannot enforce that policy")
 
     merged = preset(endpoint_type, arch)
-    header_policy = _layer(headers["policy"])
+    header_policy = layer_of(headers["policy"])
     for section in ("features", "policy", "config"):
         deep_merge(merged[section], key.get(section, {}))
         if not (policy_locked and section == "policy"):
-            deep_merge(merged[section], _layer(headers[section]))
+            deep_merge(merged[section], layer_of(headers[section]))
     merged["features"]["agent_arch"] = arch  # a forced arch wins over what any layer said
     header_codes = None
     if policy_locked:

@@ -3,7 +3,8 @@
 Each header is reported independently (one bad header does not hide the verdict on another),
 with every error found rather than only the first, so a client can fix them all at once.
 ``normalized`` is the header as the server understood it: unknown-to-client defaults of value
-objects filled in (e.g. classifier ``threshold``), "not given" (null) fields left out.
+objects filled in (e.g. classifier ``threshold``), "not given" (null) fields left out — except an
+explicit ``null`` that means "unlimited" (``headers.NULL_IS_UNLIMITED``), which is kept.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .parse import HeaderError, parse_header
+from .resolver import layer_of
 
 _FIELDS = {"x_features": "X-Features", "x_policy": "X-Policy", "x_config": "X-Config"}
 
@@ -22,7 +24,7 @@ def _check(header: str, raw: str | None) -> dict[str, Any] | None:
         model = parse_header(header, raw)
     except HeaderError as exc:
         return {"valid": False, "errors": exc.errors, "normalized": None}
-    normalized = {} if model is None else model.model_dump(mode="json", exclude_none=True)
+    normalized = layer_of(model)
     return {"valid": True, "errors": [], "normalized": normalized}
 
 

@@ -110,7 +110,11 @@ class Decision:
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
+        # ``final_verdict`` is the reference's name for the outcome (its denial detail reads
+        # "Checking results: {'final_verdict': 'hard_denied', ...}"); it leads so the text a
+        # client scrapes starts the same way. ``verdict`` stays for our own history readers.
         out: dict[str, Any] = {
+            "final_verdict": self.verdict,
             "tool": self.tool,
             "verdict": self.verdict,
             "allowed": self.allowed,

@@ -43,3 +43,23 @@ def session_of_tool_call(tool_call_id: str) -> str | None:
         return None
     session = tool_call_id[3:39]
     return session if is_session_id(session) and is_session_id(tool_call_id[40:]) else None
+
+
+RESPONSE_PREFIX = "resp_"
+_RESPONSE_LEN = len(RESPONSE_PREFIX) + 64
+
+
+def new_response_id(session_id: str) -> str:
+    """A Responses id that names its session: ``resp_<session hex><random hex>``. A client that
+    chains with ``previous_response_id`` alone (no ``X-Session-ID``) still leads us to its
+    session; the session's owner check (``lookup``) keeps another key's id from resuming it."""
+    return f"{RESPONSE_PREFIX}{session_id.replace('-', '')}{uuid.uuid4().hex}"
+
+
+def session_of_response_id(response_id: object) -> str | None:
+    """The session uuid inside one of our response ids, or None for any other id."""
+    if not isinstance(response_id, str) or len(response_id) != _RESPONSE_LEN or not response_id.startswith(RESPONSE_PREFIX):
+        return None
+    h = response_id[len(RESPONSE_PREFIX):len(RESPONSE_PREFIX) + 32]
+    session = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return session if is_session_id(session) and _HEX.issuperset(response_id[-32:]) else None

@@ -44,7 +44,8 @@ async def find_or_create(
 
 
 def successor(record: SessionRecord, arch: str) -> SessionRecord:
-    """A fresh session for a request that names an ended one; it keeps the tool-call id map so
-    the history the client still holds resolves."""
-    inherited = {"tool_ids": dict(record.state.get("tool_ids", {}))}
+    """A fresh session for a request that names an ended one; it keeps the tool-call and
+    response id maps so the history the client still holds resolves."""
+    inherited = {"tool_ids": dict(record.state.get("tool_ids", {})),
+                 "response_ids": dict(record.state.get("response_ids", {}))}
     return SessionRecord(id=new_session_id(), key_id=record.key_id, arch=arch, state=inherited)

@@ -27,8 +27,7 @@ def test_chat_full_tool_history():
         "messages": [
             {"role": "system", "content": "be brief"},
             {"role": "developer", "content": [{"type": "text", "text": "dev "}, {"type": "text", "text": "rules"}]},
-            {"role": "user", "content": [{"type": "text", "text": "weather?"},
-                                         {"type": "image_url", "image_url": {"url": "data:x"}}]},
+            {"role": "user", "content": [{"type": "text", "text": "weather?"}]},
             {"role": "assistant", "content": None, "tool_calls": [
                 {"id": ID1, "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
                 {"id": ID2, "type": "function", "function": {"name": "get_time", "arguments": ""}},
@@ -155,10 +154,28 @@ def test_messages_text_after_tool_result_is_a_user_message():
     assert _roles(conv) == [("system", "sys"), ("user", "go"), ("assistant", ""), ("tool", ""), ("user", "also this")]
 
 
-def test_messages_image_only_user_message_still_counts():
-    body = {"model": "c", "max_tokens": 5, "messages": [
-        {"role": "user", "content": [{"type": "image", "source": {"type": "url", "url": "http://x"}}]}]}
-    assert _roles(parse_conversation(Api.MESSAGES, body)) == [("user", "")]
+@pytest.mark.parametrize("api, body, param", [
+    (Api.MESSAGES, {"model": "c", "max_tokens": 5, "messages": [
+        {"role": "user", "content": [{"type": "image", "source": {"type": "url", "url": "http://x"}}]}]},
+     "messages.0.content.0.type"),
+    (Api.MESSAGES, {"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "a", "content": [{"type": "image", "source": {}}]}]}]},
+     "messages.0.content.0.content.0.type"),
+    (Api.CHAT_COMPLETIONS, {"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "what is this?"}, {"type": "image_url", "image_url": {"url": "data:x"}}]}]},
+     "messages.0.content.1.type"),
+    (Api.CHAT_COMPLETIONS, {"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}]}]}, "messages.0.content.0.type"),
+    (Api.RESPONSES, {"model": "m", "input": [{"role": "user", "content": [
+        {"type": "input_text", "text": "x"}, {"type": "input_image", "image_url": "x"}]}]}, "input.0.content.1.type"),
+    (Api.RESPONSES, {"model": "m", "input": [{"type": "function_call_output", "call_id": "c",
+                                              "output": [{"type": "input_file", "file_id": "f"}]}]}, "input.0.output.0.type"),
+])
+def test_media_nobody_could_read_is_a_400_naming_the_part(api, body, param):
+    """Dual-LLM mode reads text only: an image, file or audio part is rejected, never dropped."""
+    with pytest.raises(WireError) as exc:
+        parse_conversation(api, body)
+    assert exc.value.param == param and "cannot apply in dual-LLM mode" in str(exc.value)
 
 
 @pytest.mark.parametrize("messages, param", [
@@ -201,7 +218,7 @@ def test_responses_full_tool_history():
         "model": "m",
         "input": [
             {"role": "developer", "content": "dev rules"},
-            {"role": "user", "content": [{"type": "input_text", "text": "weather?"}, {"type": "input_image", "image_url": "x"}]},
+            {"role": "user", "content": [{"type": "input_text", "text": "weather?"}]},
             {"type": "reasoning", "id": "rs_1", "summary": []},
             {"type": "message", "role": "assistant", "id": "msg_1", "status": "completed",
              "content": [{"type": "output_text", "text": "Checking.", "annotations": []}]},

@@ -13,6 +13,7 @@ State layout (``STATE_VERSION`` 1)::
     closed        true once the last allowed turn has answered (the caller closes the session)
     session_meta  SessionMeta JSON carried across programs, attempts and turns
     policies      SQRT sources added by ``set_policy`` (each a restrict-only planner layer)
+    auto_policy   X-Policy.auto_gen: {tools: fingerprint of the tool list, code: the generated SQRT}
     cache         force_to_cache results: canonical [tool, args] → {result, is_error}
     seen          fingerprints of the trusted (user/system) messages seen so far (history mismatch)
     turns         finished turns for the planner's context: query, context, program, status,
@@ -37,6 +38,7 @@ import re2
 from airlock import interpreter as interp
 from airlock.agent.authority import PolicyConfigError, planner_code_error, policy_spec, session_policy
 from airlock.agent.conversation import AgentOutput, Conversation, Message, ToolCallOut, ToolDef
+from airlock.agent.wire.params import LlmParams
 from airlock.config import ResolvedConfig
 from airlock.interpreter import ExecutionRecord, Failed, Finished, Limits, RunOptions, Suspended, ToolSpec
 from airlock.meta import SessionMeta
@@ -45,7 +47,7 @@ from airlock.providers.registry import ApiFormat
 from airlock.sandbox import InProcessRunner, PoolBusy, Runner, RunRequest
 from airlock.sessions.ids import new_tool_call_id
 
-from . import internal, planner
+from . import auto_policy, internal, planner
 from .answer import content_json, error_record, planner_feedback, user_error
 from .guards import guard_features, scan_result
 from .llms import Llms
@@ -80,9 +82,10 @@ class DualLLMEngine:
         self.limits = limits or Limits()
 
     async def run(self, conv: Conversation, config: Any, state: dict, *, session_id: str, provider: str,
-                  api: ApiFormat, api_key: str | None, owner: str | None = None, graph: Any = None) -> AgentOutput:
+                  api: ApiFormat, api_key: str | None, owner: str | None = None, graph: Any = None,
+                  params: LlmParams | None = None) -> AgentOutput:
         """``graph``: a LangGraph run (``airlock.agent.graph.GraphRun``) served instead of a plan."""
-        llms = Llms.for_request(self.upstream, config, conv.model, provider, api, api_key)
+        llms = Llms.for_request(self.upstream, config, conv.model, provider, api, api_key, params)
         if graph is not None:
             from .graph_run import GraphRequest
             req: _Request = GraphRequest(conv, config, state, session_id, llms, graph=graph)
@@ -226,6 +229,11 @@ class _Request:
         if threshold is not None and len(tools) >= threshold:
             cur["tools"] = await planner.filter_tools(self.llms, self.config, query, tools)
             self.thoughts.append(f"tool filter kept {len(cur['tools'])} of {len(tools)} tools")
+        if self.config.policy.auto_gen:
+            err = await auto_policy.ensure(self.llms, self.config, state, tools, self._internal_names(), self.thoughts)
+            if err is not None:
+                return self._fail_turn(err)
+            self._policy = None
         return await self._drive()
 
     def _abandon(self) -> None:
@@ -303,11 +311,14 @@ class _Request:
         turns: list[dict[str, str]] = []
         past = self.state["turns"]
         pruning = bool(getattr(self.config.internals, "pllm_context_pruning", True))
+        # prune_failed_steps false: the planner sees earlier turns' whole exchange, failed steps and
+        # their feedback included (stored by _end_turn), instead of only each turn's program.
+        keep_failed = self.fsm.prune_failed_steps is False
         if pruning:
             past = past[-PAST_TURNS_WHEN_PRUNING:]
         for t in past:
             turns.append({"role": "user", "content": pllm_user_message(t["query"], t.get("context") or [])})
-            if pruning or not t.get("messages"):
+            if (pruning and not keep_failed) or not t.get("messages"):
                 program = f"```python\n{t['program']}\n```" if t.get("program") else "(no program)"
                 turns.append({"role": "assistant", "content": f"{program}\n(turn outcome: {t['status']})"})
             else:
@@ -347,7 +358,7 @@ class _Request:
     def _compiled_policy(self) -> Any:
         if self._policy is None:
             try:
-                self._policy = session_policy(self.config, self.state["policies"])
+                self._policy = session_policy(self.config, self.state["policies"], auto_policy.code_of(self.state))
             except PolicyConfigError as exc:
                 return {"code": "invalid_policy", "message": f"The session's {exc.authority} policy does not compile: {exc}"}
         return self._policy
@@ -376,7 +387,8 @@ class _Request:
         if fsm.enable_multistep_planning or self.config.pllm_prompt.debug_info_level == "extra":
             views.add("planner")
         request = RunRequest(cur["program"], specs, tuple(self._internal_names()),
-                             policy_spec(self.config, self.state["policies"]).to_json(), record, session, options,
+                             policy_spec(self.config, self.state["policies"], auto_policy.code_of(self.state)).to_json(),
+                             record, session, options,
                              frozenset(views), guard_features(self.config), self.state.get("redactor"))
         try:
             outcome = await self.runner.run(request, owner=self.owner, handle=f"{self.owner}/{self.session_id}")

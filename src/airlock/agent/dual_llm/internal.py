@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from airlock.agent.authority import planner_code_error
+from airlock.agent.wire.params import QLLM
 from airlock.interpreter import InternalTool
 from airlock.sandbox import internal as sandbox_internal
 
@@ -52,7 +53,7 @@ async def _structured(llms: Llms, system: str, query: str, schema: Any) -> tuple
     turns = [{"role": "user", "content": f"{query}\n\nAnswer with JSON matching this JSON Schema:\n{json.dumps(schema)}"}]
     problem = "no answer"
     for _ in range(QLLM_TRIES):
-        text = await llms.ask(system, turns, model=llms.qllm_model, json_schema=wire_schema)
+        text = await llms.ask(system, turns, model=llms.qllm_model, json_schema=wire_schema, role=QLLM)
         try:
             value = parse_json(text)
         except ValueError as exc:
@@ -77,7 +78,7 @@ async def detect_error(llms: Llms, tool: str, text: str, config: Any) -> bool:
     schema = {"type": "object", "properties": {"is_error": {"type": "boolean"}}, "required": ["is_error"]}
     try:
         value = await llms.ask_json(system, [{"role": "user", "content": f"Tool: {tool}\nOutput:\n{text}"}],
-                                    model=llms.qllm_model, json_schema=schema)
+                                    model=llms.qllm_model, json_schema=schema, role=QLLM)
     except ValueError:
         return False
     return bool(isinstance(value, dict) and value.get("is_error") is True)

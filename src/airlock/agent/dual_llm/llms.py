@@ -14,6 +14,7 @@ from typing import Any
 
 from airlock.agent import llm as llm_mod
 from airlock.agent.conversation import Usage
+from airlock.agent.wire.params import AUX, LlmParams
 from airlock.jsonsafe import JsonInputError, loads
 from airlock.providers import UpstreamClient
 from airlock.providers.registry import ApiFormat
@@ -30,25 +31,28 @@ class Llms:
     pllm_model: str
     qllm_model: str
     usage: Usage = field(default_factory=Usage)
+    params: LlmParams | None = None  # the client's request parameters, per role (wire.params)
 
     @classmethod
     def for_request(cls, upstream: UpstreamClient, config: Any, conv_model: str, provider: str, api: ApiFormat,
-                    api_key: str | None) -> "Llms":
+                    api_key: str | None, params: LlmParams | None = None) -> "Llms":
         parts = [p.strip() for p in (conv_model or "").split(",") if p.strip()]
         pllm = config.pllm_model or (parts[0] if parts else "")
         qllm = config.qllm_model or (parts[-1] if parts else pllm)
-        return cls(upstream, provider, api, api_key, pllm, qllm)
+        return cls(upstream, provider, api, api_key, pllm, qllm, params=params)
 
     async def ask(self, system: str, turns: list[dict[str, str]], *, model: str | None = None,
-                  json_schema: dict[str, Any] | None = None) -> str:
+                  json_schema: dict[str, Any] | None = None, role: str = AUX) -> str:
+        """``role``: PLLM (the planning call), QLLM (reads untrusted data) or AUX (helper calls)."""
         reply = await llm_mod.complete(self.upstream, self.provider, self.api, model or self.pllm_model, system, turns,
-                                       api_key=self.api_key, usage=self.usage, json_schema=json_schema)
+                                       api_key=self.api_key, usage=self.usage, json_schema=json_schema,
+                                       params=self.params, role=role)
         return reply.text
 
     async def ask_json(self, system: str, turns: list[dict[str, str]], *, model: str | None = None,
-                       json_schema: dict[str, Any] | None = None) -> Any:
+                       json_schema: dict[str, Any] | None = None, role: str = AUX) -> Any:
         """The answer parsed as JSON (code fences tolerated); raises ``ValueError`` if it is not."""
-        return parse_json(await self.ask(system, turns, model=model, json_schema=json_schema))
+        return parse_json(await self.ask(system, turns, model=model, json_schema=json_schema, role=role))
 
 
 def parse_json(text: str) -> Any:

@@ -16,6 +16,8 @@ from typing import Any
 
 from airlock.agent.conversation import ToolDef
 
+from airlock.agent.wire.params import PLLM
+
 from .llms import Llms
 from .prompts import template
 
@@ -48,10 +50,10 @@ async def plan(llms: Llms, config: Any, system: str, turns: list[dict[str, str]]
     """
     n = max(1, int(getattr(config.internals, "n_pllm_plans", 1) or 1))
     if n == 1:
-        text = await llms.ask(system, turns)
+        text = await llms.ask(system, turns, role=PLLM)
         return text, extract_program(text)
     models = list(getattr(config.internals, "pllm_candidate_models", None) or []) or [llms.pllm_model]
-    texts = await asyncio.gather(*(llms.ask(system, turns, model=models[i % len(models)]) for i in range(n)))
+    texts = await asyncio.gather(*(llms.ask(system, turns, model=models[i % len(models)], role=PLLM) for i in range(n)))
     programs = [extract_program(t) for t in texts]
     valid = [i for i, p in enumerate(programs) if _parses(p)]
     thoughts.append(f"drafted {n} candidate plans, {len(valid)} valid")

@@ -69,6 +69,42 @@ def template(role: str, flavor: str | None = None, version: str | None = None) -
     return versions[max(versions)]
 
 
+# ``X-Config.prompt.<field>`` → the template role it selects; ``None``: no such LLM in Airlock
+# (the reference's GRLLM; its tagger LLM, where Airlock's LLM classifier has one fixed prompt).
+PROMPT_ROLES: dict[str, str | None] = {
+    "pllm": "pllm", "rllm": "rllm", "qllm": "qllm", "tllm": "tllm", "policy_llm": "policy_llm",
+    "error_detector_llm": "error_detector", "grllm": None, "tagllm": None,
+}
+DEFAULT_PROMPT = {"flavor": "universal", "version": "latest"}
+
+
+def prompt_override_error(prompt: Any) -> tuple[str, str] | None:
+    """``(field, message)`` for the first ``prompt.<role>`` override that would have no effect —
+    a flavor or version with no template (``template`` would fall back to another), or an
+    override of an LLM Airlock does not have — else ``None``. Checked before a request runs, so
+    an override is acted on or rejected, never accepted and ignored."""
+    found = _templates()
+    for name, role in PROMPT_ROLES.items():
+        section = getattr(prompt, name, None)
+        if section is None:
+            continue
+        flavor, version = section.flavor or "universal", str(section.version or "latest")
+        if role is None:
+            if (flavor, version) != (DEFAULT_PROMPT["flavor"], DEFAULT_PROMPT["version"]):
+                return f"prompt.{name}", (f"Airlock has no {name} (no LLM plays that role here), so this override "
+                                          "would have no effect; remove it")
+            continue
+        versions = found.get((role, flavor))
+        if versions is None:
+            known = sorted(f for r, f in found if r == role)
+            return f"prompt.{name}.flavor", f"no {name} prompt flavor {flavor!r}; this server has: {', '.join(known)}"
+        wanted = version.lstrip("v")
+        if version != "latest" and not (wanted.isdigit() and int(wanted) in versions):
+            return f"prompt.{name}.version", (f"no version {version!r} of the {name} {flavor!r} prompt; this server has: "
+                                              f"latest, {', '.join(f'v{n}' for n in sorted(versions))}")
+    return None
+
+
 # ---- tool signatures ---------------------------------------------------------------------------
 
 def py_type(schema: Any, depth: int = 0) -> str:

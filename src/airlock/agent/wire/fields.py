@@ -56,8 +56,13 @@ def parse_arguments(raw: Any, param: str) -> dict[str, Any]:
     return value
 
 
-def text_of(content: Any, param: str, text_types: frozenset[str]) -> str:
-    """Text of a ``content`` that is a string, null, or a list of typed parts (other parts dropped)."""
+def text_of(content: Any, param: str, text_types: frozenset[str], skip: frozenset[str] = frozenset()) -> str:
+    """Text of a ``content`` that is a string, null, or a list of typed parts.
+
+    Parts in ``skip`` (our own regenerated history, e.g. reasoning) are dropped; any other
+    non-text part (an image, a file, audio) is a 400 naming it: in dual-LLM mode the planner
+    and the reader see only text, and answering a question about an image nobody looked at
+    would be a silent drop."""
     if content is None or isinstance(content, str):
         return content or ""
     pieces: list[str] = []
@@ -71,7 +76,14 @@ def text_of(content: Any, param: str, text_types: frozenset[str]) -> str:
             if not isinstance(text, str):
                 raise WireError(f"{param}.{j}.text", f"expected a string, got {kind_of(text)}")
             pieces.append(text)
+        elif kind not in skip:
+            raise WireError(f"{param}.{j}.type", unreadable_part(kind))
     return "".join(pieces)
+
+
+def unreadable_part(kind: str) -> str:
+    return (f"{kind!r} content cannot apply in dual-LLM mode: the planner and the quarantined reader read "
+            "text only; send text, or use single-llm mode")
 
 
 def schema_of(value: Any, param: str) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 The dual-LLM engine reasons about "the user's query, the tool calls made so far and their
 results", never about API shapes; this is where the three shapes meet. Parsing is strict about
-what the engine depends on (roles, tool-call ids, JSON arguments) and lenient about what it
-cannot use: non-text content parts (images, files, audio) and reasoning/thinking history are
-dropped, because the planner only ever sees text and thoughts are ours to regenerate.
+what the engine depends on (roles, tool-call ids, JSON arguments) and about what it cannot
+use: a non-text content part (image, file, audio) is a 400 naming it, since nothing in dual-LLM
+mode reads it; reasoning/thinking history is dropped, because thoughts are ours to regenerate.
+The body's other fields are checked by ``params.llm_params`` (the per-API allow list).
 
 Every problem raises :class:`WireError` with a dotted ``param`` (``messages.1.tool_calls.0``).
 """

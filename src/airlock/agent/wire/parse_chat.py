@@ -15,6 +15,7 @@ from airlock.agent.wire.fields import (
 )
 
 _CHAT_TEXT = frozenset({"text"})
+_CHAT_SKIP = frozenset({"refusal"})  # an assistant refusal part: our own earlier answer
 
 
 def chat_messages(body: dict[str, Any]) -> list[Message]:
@@ -23,7 +24,7 @@ def chat_messages(body: dict[str, Any]) -> list[Message]:
         param = f"messages.{i}"
         m = as_dict(raw, param)
         role = m.get("role")
-        content = text_of(m.get("content"), f"{param}.content", _CHAT_TEXT)
+        content = text_of(m.get("content"), f"{param}.content", _CHAT_TEXT, _CHAT_SKIP if role == "assistant" else frozenset())
         if role in ("system", "developer"):
             out.append(Message(role="system", content=content, name="developer" if role == "developer" else None))
         elif role == "user":

@@ -13,11 +13,13 @@ from airlock.agent.conversation import Message, ToolDef
 from airlock.agent.wire.errors import WireError
 from airlock.agent.wire.fields import (
     as_dict, as_list, as_str, description_of, kind_of, parse_arguments, schema_of, text_of, tool_message,
+    unreadable_part,
 )
 
 _ANTHROPIC_TEXT = frozenset({"text"})
-# Blocks the engine has no use for: media, and thinking it will regenerate itself.
-_ANTHROPIC_SKIP = frozenset({"image", "document", "thinking", "redacted_thinking", "search_result"})
+# Thinking in the history is the planner's own, regenerated each step; media cannot be read (400).
+_ANTHROPIC_SKIP = frozenset({"thinking", "redacted_thinking"})
+_ANTHROPIC_MEDIA = frozenset({"image", "document", "search_result"})
 
 
 def anthropic_messages(body: dict[str, Any]) -> list[Message]:
@@ -72,6 +74,8 @@ def _anthropic_assistant(blocks: list[Any], param: str) -> Message:
                 "name": as_str(block.get("name"), f"{param}.{j}.name"),
                 "arguments": parse_arguments(block.get("input"), f"{param}.{j}.input"),
             })
+        elif kind in _ANTHROPIC_MEDIA:
+            raise WireError(f"{param}.{j}.type", unreadable_part(kind))
         elif kind not in _ANTHROPIC_SKIP:
             raise WireError(f"{param}.{j}.type", f"unsupported assistant content block {kind!r}")
     return message
@@ -97,9 +101,11 @@ def _anthropic_user(blocks: list[Any], param: str) -> list[Message]:
             result = text_of(block.get("content"), f"{param}.{j}.content", _ANTHROPIC_TEXT)
             out.append(tool_message(as_str(block.get("tool_use_id"), f"{param}.{j}.tool_use_id"), result,
                                      is_error=bool(is_error)))
+        elif kind in _ANTHROPIC_MEDIA:
+            raise WireError(f"{param}.{j}.type", unreadable_part(kind))
         elif kind not in _ANTHROPIC_SKIP:
             raise WireError(f"{param}.{j}.type", f"unsupported user content block {kind!r}")
-    if saw_text or not out:  # a user message of only images still marks a user turn
+    if saw_text or not out:  # an empty content list still marks a user turn
         out.append(Message(role="user", content="".join(text)))
     return out
 

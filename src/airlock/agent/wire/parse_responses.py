@@ -62,7 +62,8 @@ def responses_input(body: dict[str, Any]) -> list[Message]:
 
 def _responses_message(item: dict[str, Any], param: str) -> Message:
     role = item.get("role")
-    text = text_of(item.get("content"), f"{param}.content", _RESPONSES_TEXT)
+    skip = frozenset({"refusal"}) if role == "assistant" else frozenset()  # our own earlier answer
+    text = text_of(item.get("content"), f"{param}.content", _RESPONSES_TEXT, skip)
     if role in ("system", "developer"):
         return Message(role="system", content=text, name="developer" if role == "developer" else None)
     if role in ("user", "assistant"):
