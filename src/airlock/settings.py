@@ -17,7 +17,6 @@ class Settings(BaseSettings):
 
     # Storage: embedded SQLite unless the operator points at PostgreSQL.
     database_url: str = "sqlite+aiosqlite:///./airlock.db"
-    redis_url: str | None = None
 
     # Upstream base URLs (each defaults to the real service).
     openai_base_url: str = "https://api.openai.com/v1"

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import create_engine
 
+from airlock.jsonsafe import loads_trusted
 from airlock.sessions.migrate import upgrade_connection
 from airlock.sessions.records import KeyRecord, SessionRecord
 from airlock.sessions.store import SessionConflict
@@ -137,5 +138,5 @@ def _key(row: sqlite3.Row) -> KeyRecord:
 
 
 def _session(row: sqlite3.Row) -> SessionRecord:
-    return SessionRecord(row["id"], row["key_id"], row["arch"], json.loads(row["state"]), row["version"],
+    return SessionRecord(row["id"], row["key_id"], row["arch"], loads_trusted(row["state"]), row["version"],
                          bool(row["closed"]), _time(row["created_at"]), _time(row["updated_at"]))
