@@ -126,3 +126,45 @@ def test_readme_documents_every_forwarded_field_with_its_roles():
             row = next((r for r in rows if f"`{name}`" in r or f"`{name}." in r), None)
             assert row is not None, f"README does not document {name}"
             assert ("| ✓ | — |" if spec.roles == PLANNER else "| ✓ | ✓ |") in row, (name, row)
+
+
+def test_timeout_in_the_body_bounds_the_turn_and_keeps_the_session(airlock, fake_llm):
+    """The sequrity client sends ``timeout`` ("maximum request duration") in Messages and
+    Responses bodies: it is honoured (a 504 naming it, in the API's error shape), not dropped and
+    not refused; the session is left as it was, so the same request can be sent again."""
+    import time
+
+    from tests.fakes.llm_server import Reply
+
+    slow = {"on": True}
+
+    def planner(req):
+        reply = Reply(text=program('final_return_value = "done"'), input_tokens=3, output_tokens=2)
+        reply.delay = 2.0 if slow["on"] else 0.0
+        return reply
+
+    fake_llm.handler = planner
+    client = anthropic.Anthropic(api_key="unused", base_url=f"{airlock.url}/control/chat/anthropic",
+                                 default_headers={**BYOK, "Authorization": f"Bearer {airlock.keys['single']}"},
+                                 max_retries=0)
+    ask = dict(model="fake-model", max_tokens=100, messages=[{"role": "user", "content": "hurry"}])
+    t0 = time.monotonic()
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        client.messages.create(**ask, extra_body={"timeout": 0.5})
+    assert time.monotonic() - t0 < 1.8
+    assert caught.value.status_code == 504
+    assert caught.value.body["type"] == "error" and "timeout" in caught.value.body["error"]["message"]
+    slow["on"] = False
+    again = client.messages.create(**ask, extra_body={"timeout": 30})
+    assert "done" in again.content[0].text
+
+
+@pytest.mark.parametrize("bad", [0, -1, "soon", True, 10**9])
+def test_a_bad_timeout_is_a_400_naming_it(airlock, fake_llm, bad):
+    client = anthropic.Anthropic(api_key="unused", base_url=f"{airlock.url}/control/chat/anthropic",
+                                 default_headers={**BYOK, "Authorization": f"Bearer {airlock.keys['single']}"},
+                                 max_retries=0)
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(model="fake-model", max_tokens=100, messages=[{"role": "user", "content": "x"}],
+                               extra_body={"timeout": bad})
+    assert "timeout" in str(caught.value)

@@ -69,6 +69,25 @@ async def test_a_worker_past_its_deadline_is_killed_and_replaced(pool):
     assert again.value["value"] == 2
 
 
+async def test_a_cancelled_run_does_not_hand_its_reply_to_the_next(pool):
+    """A request cancelled mid-run (a client gone, a deadline above the pool) leaves a worker
+    that will still answer it: that worker must not serve anyone again, or the next run would
+    read the cancelled one's outcome, and it must not linger as a process outside the pool."""
+    (busy,) = pool._idle
+    slow = asyncio.create_task(pool.run(request(SLOW + "\nfinal_return_value = 'cancelled run'"), owner="k"))
+    await asyncio.sleep(0.3)
+    assert busy not in pool._idle  # it is running the slow program
+    slow.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await slow
+    for i in range(4):
+        out = await pool.run(request(f"final_return_value = {i}"), owner="k")
+        assert out.value["value"] == i
+    await asyncio.sleep(0.2)
+    assert not busy.alive() and busy not in pool._idle
+    assert pool._live <= pool.settings.workers_max
+
+
 async def test_a_crashed_worker_fails_only_its_run(pool):
     (worker,) = pool._idle
     task = asyncio.create_task(pool.run(request(SLOW, wall=5), owner="k"))

@@ -8,6 +8,8 @@ answer leaves, so a tool-call id the client holds always resolves on any replica
 
 from __future__ import annotations
 
+import asyncio
+
 from airlock.agent.call import Call, JsonReply, StreamReply
 from airlock.agent.dual_llm import DualLLMEngine
 from airlock.agent.dual_llm.engine import EngineBusy, repeats_final
@@ -16,7 +18,7 @@ from airlock.sandbox import Runner
 from airlock.agent.graph import GraphRequestError, check_graph_config
 from airlock.agent.wire import WireError, parse_conversation, render_json, render_sse
 from airlock.agent.wire.render import langgraph_failure
-from airlock.agent.wire.params import llm_params
+from airlock.agent.wire.params import TIMEOUT, llm_params
 from airlock.api.errors import ApiError
 from airlock.providers import UpstreamClient, UpstreamError
 from airlock.sessions.ids import new_response_id
@@ -39,14 +41,23 @@ class DualLLM:
         if call.session.closed and not repeats_final(conversation, call.session.state.get("dual", {})):
             call.session = successor(call.session, call.config.arch)
         state = call.session.state.setdefault("dual", {})
+        timeout = call.body.get(TIMEOUT)  # checked by llm_params
+        deadline = asyncio.timeout(timeout)
         try:
             if call.graph is not None:
                 check_graph_config(call.config, call.stream)
-            output = await self.engine.run(
-                conversation, call.config, state,
-                session_id=call.session.id, provider=call.provider, api=call.api, api_key=call.byok_key,
-                owner=call.key.id, graph=call.graph, params=params,
-            )
+            async with deadline:
+                output = await self.engine.run(
+                    conversation, call.config, state,
+                    session_id=call.session.id, provider=call.provider, api=call.api, api_key=call.byok_key,
+                    owner=call.key.id, graph=call.graph, params=params,
+                )
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            # Nothing was saved: the session is as it was, and the same request can be sent again.
+            raise ApiError(504, f"The request did not finish within its timeout of {timeout} s; the session is "
+                                "unchanged, so the same request can be retried.", "timeout_error", param=TIMEOUT) from None
         except GraphRequestError as exc:
             raise ApiError(400, exc.message, param=exc.param, code="invalid_graph") from None
         except UpstreamError as exc:

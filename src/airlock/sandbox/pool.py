@@ -400,6 +400,12 @@ class ProgramPool:
             await self._discard(worker)
             return self._failed(request, ResourceLimitExceeded(
                 f"program exceeded wall_time_s ({limit}); its worker was stopped", limit="wall_time_s"))
+        except asyncio.CancelledError:
+            # The request was cancelled mid-run (a client gone, a deadline above ours): the
+            # worker would still answer it, so it can serve no one else; untracked, it lingered.
+            self.stats["killed"] += 1
+            await self._discard(worker)
+            raise
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError, ValueError):
             self.stats["crashed"] += 1
             await self._discard(worker)

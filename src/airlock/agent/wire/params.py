@@ -202,6 +202,10 @@ _READ = Param(_any)  # parsed by wire.parse / the agent, with their own precise 
 _LANG_GRAPH = Param(_any, endpoint_types=frozenset({"lang-graph"}))  # the LangGraph executor's inputs
 _TEMPERATURE, _TOP_P = Param(_number(0, 2), BOTH), Param(_number(0, 1), BOTH)
 _MAX = Param(_int(1), BOTH)
+# The sequrity client sends ``timeout`` in the body ("maximum request duration"): the dual-LLM
+# agent holds the whole turn to it (a 504 past it, the session unchanged).
+TIMEOUT = "timeout"
+_TIMEOUT = Param(_number(0.001, 86400))
 
 CHAT_PARAMS: dict[str, Param] = {
     "model": _READ, "messages": _READ, "tools": _READ, "stream": _READ,
@@ -215,7 +219,7 @@ CHAT_PARAMS: dict[str, Param] = {
     "seed": Param(_int(-(2**63)), BOTH),
     "stop": Param(_strings(4, single=True), PLANNER),
     "metadata": Param(_str_map, BOTH), "user": Param(_string, BOTH), "safety_identifier": Param(_string, BOTH),
-    "user_provided_program": _LANG_GRAPH, "context_vars": _LANG_GRAPH,
+    "user_provided_program": _LANG_GRAPH, "context_vars": _LANG_GRAPH, TIMEOUT: _TIMEOUT,
 }
 
 MESSAGES_PARAMS: dict[str, Param] = {
@@ -226,7 +230,7 @@ MESSAGES_PARAMS: dict[str, Param] = {
     "thinking": Param(_thinking, BOTH),
     "stop_sequences": Param(_strings(64, single=False), PLANNER),
     "metadata": Param(_anthropic_metadata, BOTH),
-    "user_provided_program": _LANG_GRAPH, "context_vars": _LANG_GRAPH,
+    "user_provided_program": _LANG_GRAPH, "context_vars": _LANG_GRAPH, TIMEOUT: _TIMEOUT,
 }
 
 RESPONSES_PARAMS: dict[str, Param] = {
@@ -239,6 +243,7 @@ RESPONSES_PARAMS: dict[str, Param] = {
     "temperature": _TEMPERATURE, "top_p": _TOP_P, "max_output_tokens": _MAX,
     "reasoning": Param(_reasoning, BOTH),
     "metadata": Param(_str_map, BOTH), "user": Param(_string, BOTH), "safety_identifier": Param(_string, BOTH),
+    TIMEOUT: _TIMEOUT,
 }
 
 PARAMS: dict[ApiFormat, dict[str, Param]] = {
@@ -271,4 +276,4 @@ def _open(spec: Param, endpoint_type: str) -> bool:
     return spec.endpoint_types is None or endpoint_type in spec.endpoint_types
 
 
-__all__ = ["AUX", "BOTH", "PLLM", "QLLM", "PARAMS", "PLANNER", "LlmParams", "Param", "llm_params"]
+__all__ = ["AUX", "BOTH", "PLLM", "QLLM", "PARAMS", "PLANNER", "TIMEOUT", "LlmParams", "Param", "llm_params"]
