@@ -19,31 +19,52 @@ _CHAT_SKIP = frozenset({"refusal"})  # an assistant refusal part: our own earlie
 
 
 def chat_messages(body: dict[str, Any]) -> list[Message]:
+    """The common shapes are checked inline and the dotted ``param`` is built only for an error
+    (the field helpers raise it): a K-call history is 2K messages, re-posted at every resume, and
+    building ~6 names per message was a third of parsing one (K=200: 1.0 ms)."""
     out: list[Message] = []
-    for i, raw in enumerate(as_list(body.get("messages"), "messages", non_empty=True)):
-        param = f"messages.{i}"
-        m = as_dict(raw, param)
-        role = m.get("role")
-        content = text_of(m.get("content"), f"{param}.content", _CHAT_TEXT, _CHAT_SKIP if role == "assistant" else frozenset())
-        if role in ("system", "developer"):
-            out.append(Message(role="system", content=content, name="developer" if role == "developer" else None))
-        elif role == "user":
-            out.append(Message(role="user", content=content))
+    for i, m in enumerate(as_list(body.get("messages"), "messages", non_empty=True)):
+        if type(m) is not dict:
+            as_dict(m, f"messages.{i}")
+        role, content = m.get("role"), m.get("content")
+        if content is None or type(content) is str:
+            content = content or ""
+        else:
+            content = text_of(content, f"messages.{i}.content", _CHAT_TEXT)
+        if role == "tool":
+            call_id = m.get("tool_call_id")
+            if type(call_id) is not str or not call_id:
+                as_str(call_id, f"messages.{i}.tool_call_id")
+            out.append(tool_message(call_id, content))
         elif role == "assistant":
             raw_calls = m.get("tool_calls")
-            raw_calls = [] if raw_calls is None else as_list(raw_calls, f"{param}.tool_calls")
-            calls = [_chat_tool_call(c, f"{param}.tool_calls.{j}") for j, c in enumerate(raw_calls)]
+            raw_calls = [] if raw_calls is None else as_list(raw_calls, f"messages.{i}.tool_calls")
+            calls = [_chat_tool_call(c, i, j) for j, c in enumerate(raw_calls)]
             out.append(Message(role="assistant", content=content, tool_calls=calls))
-        elif role == "tool":
-            out.append(tool_message(as_str(m.get("tool_call_id"), f"{param}.tool_call_id"), content))
+        elif role == "user":
+            out.append(Message(role="user", content=content))
+        elif role in ("system", "developer"):
+            out.append(Message(role="system", content=content, name="developer" if role == "developer" else None))
         elif role == "function":
-            raise WireError(f"{param}.role", "the deprecated 'function' role is not supported; use 'tool' messages")
+            raise WireError(f"messages.{i}.role", "the deprecated 'function' role is not supported; use 'tool' messages")
         else:
-            raise WireError(f"{param}.role", f"unknown role {role!r}")
+            raise WireError(f"messages.{i}.role", f"unknown role {role!r}")
     return out
 
 
-def _chat_tool_call(raw: Any, param: str) -> dict[str, Any]:
+def _chat_tool_call(call: Any, i: int, j: int) -> dict[str, Any]:
+    function = call.get("function") if type(call) is dict else None
+    name = function.get("name") if type(function) is dict else None
+    call_id = call["id"] if type(call) is dict and "id" in call else None
+    if (type(call) is not dict or call.get("type", "function") != "function" or type(function) is not dict
+            or type(call_id) is not str or not call_id or type(name) is not str or not name):
+        return _checked_tool_call(call, f"messages.{i}.tool_calls.{j}")
+    return {"id": call_id, "name": name,
+            "arguments": parse_arguments(function.get("arguments"), f"messages.{i}.tool_calls.{j}.function.arguments")}
+
+
+def _checked_tool_call(raw: Any, param: str) -> dict[str, Any]:
+    """The slow path: the same checks, one helper each, so a bad call gets its precise error."""
     call = as_dict(raw, param)
     kind = call.get("type", "function")
     if kind != "function":
