@@ -83,7 +83,6 @@ def test_a_malformed_program_is_a_400(http, hdrs, fake_llm, program, why):
     ({"__class__": {"value": 1}}, "context_vars.__class__"),
     ({"len": {"value": 1}}, "context_vars.len"),
     ({"1x": {"value": 1}}, "context_vars.1x"),
-    ({"load_context_var": {"value": 1}}, "context_vars.load_context_var"),
 ])
 def test_malformed_context_vars_are_a_400(http, hdrs, fake_llm, context, param):
     assert_400(post(http, hdrs, body(GOOD, context=context)), param)
@@ -214,3 +213,33 @@ def test_a_disabled_internal_tool_is_not_a_server_node(http, hdrs, fake_llm):
     config = json.dumps({"fsm": {"enabled_internal_tools": []}})
     message = assert_400(post(http, hdrs, body(program), **{"X-Config": config}), "user_provided_program")
     assert "parse_with_ai()" in message
+
+
+def _done(resp):
+    choice = resp.json()["choices"][0]
+    return choice, (json.loads(choice["message"]["content"]) if choice["message"].get("content") else None)
+
+
+def test_a_default_deny_policy_needs_to_allow_only_the_graphs_nodes(http, hdrs, fake_llm):
+    """Context variables are the program's globals, not a call: a policy that allows exactly the
+    graph's nodes runs the graph (a pseudo loader call would have been denied)."""
+    policy = {"presets": {"default_allow": False}, "codes": {"code": 'tool "step" { hard allow always; }', "language": "sqrt"}}
+    resp = post(http, hdrs, body(GOOD), **{"X-Policy": json.dumps(policy)})
+    choice, _ = _done(resp)
+    assert resp.status_code == 200 and choice["message"].get("tool_calls"), resp.text
+    (call,) = choice["message"]["tool_calls"]
+    assert call["function"]["name"] == "step" and json.loads(call["function"]["arguments"]) == {"state": {"n": 1}}
+
+
+@pytest.mark.parametrize("fsm", [{"wrap_tool_result": True}, {"detect_tool_errors": "regex"},
+                                 {"tool_result_transform": "codex"}, {"strict_tool_result_parsing": True}])
+def test_tool_result_options_do_not_reshape_the_initial_state(http, hdrs, fake_llm, fsm):
+    """The initial state is not a tool result: options that wrap, parse or error-check results
+    leave it as the client sent it (its text reads like an error here, on purpose)."""
+    context = {"initial_state": {"value": {"log": "Error: traceback (most recent call last)", "n": 1}, "meta": {}}}
+    program = "final_return_value = {'n': initial_state['n'], 'log': initial_state['log']}"
+    resp = post(http, hdrs, body(program, context=context), **{"X-Config": json.dumps({"fsm": fsm})})
+    assert resp.status_code == 200, resp.text
+    choice, content = _done(resp)
+    assert content["status"] == "success", content
+    assert content["final_return_value"]["value"] == {"n": 1, "log": "Error: traceback (most recent call last)"}

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airlock.interpreter import ExecutionRecord, Finished, Limits, RunOptions, Suspended, ToolSpec, record_result
+from airlock.interpreter import ExecutionRecord, Finished, Limits, RunOptions, Suspended, ToolSpec, Variable, record_result
 from airlock.interpreter.budget import Budget
-from airlock.meta import SessionMeta
+from airlock.meta import Meta, SessionMeta, StrSet
 from airlock.policy import LayerSpec, PolicySpec
 from airlock.sandbox import PoolSettings, ProgramPool, RunRequest
 from airlock.sandbox.execute import execute
@@ -41,10 +41,12 @@ def answer(tool: str, args: dict) -> str:
 
 
 def make_request(program: str, record: ExecutionRecord | None, *, policy: str = "", mode: str = "standard",
-                 tools: dict | None = None, internal: tuple[str, ...] = ()) -> RunRequest:
+                 tools: dict | None = None, internal: tuple[str, ...] = (),
+                 variables: dict | None = None) -> RunRequest:
     spec = PolicySpec((LayerSpec("key", (policy,) if policy else ()),)).to_json()
     return RunRequest(program, tools or TOOLS, internal, spec, record, SessionMeta(),
-                      RunOptions(limits=LIMITS, mode=mode), frozenset({"namespace", "planner"}))
+                      RunOptions(limits=LIMITS, mode=mode), frozenset({"namespace", "planner"}),
+                      variables=variables or {})
 
 
 def comparable(out: dict) -> dict:
@@ -214,6 +216,21 @@ def test_a_resume_that_does_not_continue_the_parked_record_is_refused():
     token = out["record"]["parked"]
     assert warm.resume("s", token, 0, answered.events, req, req.to_json())["status"] == "suspended"
     assert warm.resume("s", token, 0, answered.events, req, req.to_json()) is None
+
+
+def test_host_variables_resume_warm_as_they_replay_and_other_variables_are_a_miss():
+    """A LangGraph run's context variables are part of what a resume must share with the parked
+    run: the same ones continue it (same outcome as a replay); different ones replay."""
+    program = "s = state\nfor i in range(3):\n    s = fetch(x=s + str(i))\nfinal_return_value = [state, s]"
+    tagged = {"state": Variable("init", Meta(tags=StrSet.of(["confidential"])))}
+    steps = assert_same(program, variables=tagged)
+    assert steps[-1]["status"] == "finished" and "confidential" in steps[-1]["value"]["meta"]["tags"]
+    warm = WarmRuns()
+    req = make_request(program, None, variables=tagged)
+    out = warm.start(req, req.to_json(), "s")
+    answered = record_result(ExecutionRecord.from_json(out["record"]), 0, "x")
+    other = make_request(program, None, variables={"state": Variable("other")})
+    assert warm.resume("s", out["record"]["parked"], 0, answered.events, other, other.to_json()) is None
 
 
 def test_parked_runs_are_bounded_in_number():

@@ -21,19 +21,14 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from airlock.interpreter import InterpreterError
+from airlock.interpreter import InterpreterError, Variable
 from airlock.interpreter.compile import compile_program
 from airlock.interpreter.stdlib.tables import BUILTINS
+from airlock.meta import Meta
 
 PROGRAM_FIELD = "user_provided_program"
 CONTEXT_FIELD = "context_vars"
 GRAPH_FIELDS = (PROGRAM_FIELD, CONTEXT_FIELD)
-
-#: The pseudo-tool through which a context variable enters the program with its metadata: the
-#: interpreter's only door for values that carry metadata from outside is a tool result, so the
-#: program starts with one ``<name> = LOADER(name="<name>")`` line per variable, answered by the
-#: host from the request (never sent to the client) and checked by the policies like any call.
-LOADER = "load_context_var"
 
 #: Internal tools a program may call as graph nodes (``internal_node_mapping``); the host runs
 #: them. ``set_policy`` / ``complete_turn`` steer a planner, and a graph has none.
@@ -58,9 +53,10 @@ class ContextVar:
     value: Any
     meta: dict[str, list[str]]
 
-    def loader_result(self) -> dict[str, Any]:
-        """The loader's answer: a metadata wrapper that *adds* this metadata (``merge``)."""
-        return {"value": self.value, "meta": self.meta, "is_sequrity_var": True, "combine_meta": "merge"}
+    def variable(self) -> Variable:
+        """The program variable: the client's metadata, plus what every value from outside
+        carries (``airlock.interpreter.variables``)."""
+        return Variable(self.value, Meta.from_json(self.meta))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,17 +64,8 @@ class GraphRun:
     program: str
     context: tuple[ContextVar, ...] = field(default_factory=tuple)
 
-    @property
-    def prefix_lines(self) -> int:
-        return len(self.context)
-
-    def composed(self) -> str:
-        """The program the interpreter runs: the context loaders, then the client's program."""
-        lines = [f'{v.name} = {LOADER}(name="{v.name}")' for v in self.context]
-        return "\n".join([*lines, self.program])
-
-    def var(self, name: Any) -> ContextVar | None:
-        return next((v for v in self.context if v.name == name), None)
+    def variables(self) -> dict[str, Variable]:
+        return {v.name: v.variable() for v in self.context}
 
     def to_json(self) -> dict[str, Any]:
         return {"program": self.program, "context": [{"name": v.name, "value": v.value, "meta": v.meta}
@@ -118,7 +105,7 @@ def _context_vars(raw: Any) -> tuple[ContextVar, ...]:
     for name in sorted(raw):
         param = f"{CONTEXT_FIELD}.{name}"
         if not isinstance(name, str) or not name.isidentifier() or name.startswith("_") or name in BUILTINS \
-                or name in (LOADER, *SERVER_NODES):
+                or name in SERVER_NODES:
             raise GraphRequestError(param, f"{name!r} cannot be a context variable: use a Python identifier that "
                                            "does not start with '_' and is not a builtin or tool name.")
         entry = raw[name]
@@ -154,10 +141,9 @@ def check_program(run: GraphRun, nodes: Iterable[str], server_nodes: Iterable[st
     ``nodes`` are the request's tools (the graph's external nodes and routing functions),
     ``server_nodes`` the internal tools this session serves as nodes."""
     allowed = {*nodes, *server_nodes}
-    clash = sorted(allowed & ({LOADER} | {v.name for v in run.context}))
+    clash = sorted(allowed & {v.name for v in run.context})
     if clash:
-        raise GraphRequestError("tools", f"{clash[0]!r} is both a tool and a context variable (or Airlock's "
-                                         f"reserved {LOADER!r}); rename one.")
+        raise GraphRequestError("tools", f"{clash[0]!r} is both a tool and a context variable; rename one.")
     try:
         compiled = compile_program(run.program)
     except InterpreterError as exc:

@@ -35,11 +35,12 @@ from .outcomes import Failed, Finished, Outcome, Suspended, namespace_snapshot
 from .record import ExecutionRecord, PendingCall, record_result, record_tool_result
 from .run import Parker, run
 from .tools import DEFAULT_ERROR_PATTERN, InternalTool, ToolSpec, codex_transform
+from .variables import Variable
 
 __all__ = [
     "PolicyHook", "AllowAll", "Decision", "ToolSpec", "InternalTool", "Limits", "RunOptions", "ExecutionRecord",
     "PendingCall", "Finished", "Suspended", "Failed", "Outcome", "run", "record_result", "record_tool_result",
     "namespace_snapshot", "InterpreterError", "PolicyDenied", "ControlFlowDenied", "ResourceLimitExceeded",
     "SecurityViolation", "ReplayDivergence", "ProgramError", "ProgramSyntaxError", "UnsupportedFeature",
-    "DEFAULT_ERROR_PATTERN", "codex_transform", "FINAL_VAR", "Parker",
+    "DEFAULT_ERROR_PATTERN", "codex_transform", "FINAL_VAR", "Parker", "Variable",
 ]

@@ -17,6 +17,7 @@ from .record import ExecutionRecord, PendingCall
 from .stdlib.objects import ExcObj
 from .tools import InternalTool, ToolFn, ToolSpec
 from .values import Value, mm, to_json_value
+from .variables import Variable, bind
 
 ToolsArg = Mapping[str, "ToolSpec | Mapping[str, Any]"] | None
 InternalArg = Mapping[str, "Callable[..., Any] | InternalTool"] | None
@@ -68,6 +69,7 @@ def run(
     options: RunOptions | None = None,
     guard: ArgumentGuard | None = None,
     parker: Parker | None = None,
+    variables: Mapping[str, Variable] | None = None,
 ) -> Outcome:
     """Run (or resume, with ``record``) a program until it finishes, fails or must suspend.
 
@@ -77,6 +79,8 @@ def run(
     the ``Suspended`` outcome it would have returned and continues with the answers the parker
     returns (events in record order) — the outcome is the one a replay of the extended record
     would give, without re-executing what ran before the call (see ``airlock.sandbox.warm``).
+    ``variables`` are bound in the program's globals before it starts (``interpreter.variables``),
+    each with its sender's metadata and what every value from outside carries.
     Never raises: every problem is a ``Failed`` outcome (a parker may unwind the run with a
     ``BaseException`` of its own, e.g. to drop it)."""
     options = options or RunOptions()
@@ -111,7 +115,10 @@ def run(
     m = Machine(tools=tool_values(tools, internal_tools), policy=hook, session=session, events=events,
                 options=options, escaping=tuple(sorted(compiled.facts.global_names)),
                 escaping_nonlocal=tuple(sorted(compiled.facts.nonlocal_names)), guard=guard)
-    fr = Frame({}, None, m)
+    try:
+        fr = Frame(bind(variables, options, m.tools), None, m)
+    except ValueError as e:
+        return Failed(InterpreterError(str(e), code="invalid_variable"), [], new_record([]), session=session)
     if parker is not None:
         def park(calls: list[PendingCall]) -> None:
             counters["steps_last_run"] = m.budget.steps

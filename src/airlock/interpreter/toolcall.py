@@ -28,6 +28,7 @@ from .stdlib.models import ModelClass, model_json_schema, validate
 from .stdlib.objects import EXC, ExcObj, ResultObj, perr
 from .tools import ToolFn, codex_transform, looks_like_error, parse_result, result_text
 from .values import Value, intern_meta, to_json_value, wrap_json
+from .variables import outside_meta
 
 if TYPE_CHECKING:
     from .machine import Machine
@@ -135,12 +136,10 @@ def call_tool(it: "Machine", tf: ToolFn, args: list[Value], kwargs: dict[str, Va
     base = mm(base, control)
     from_outside = tf.internal is None or tf.internal.host
     if from_outside:
-        base = mm(base, UNTRUSTED)
+        base = outside_meta(opts, base)
     if opts.tool_producer:
         base = mm(base, Meta(producers=StrSet.of([name])))
     tags = []
-    if opts.non_executable_memory and from_outside:
-        tags.append("__non_executable")
     if opts.tool_tag:
         tags.append(f"__tool/{name}")
     tags.extend(str(t) for t in result_tags)  # content guards' findings on the result (recorded with it)

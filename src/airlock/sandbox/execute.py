@@ -44,7 +44,7 @@ def run_request(request: RunRequest, guard: ArgumentGuards | None, parker: Parke
     policy = build_policy(PolicySpec.from_json(request.policy))
     return interp.run(request.program, tools=request.tools, internal_tools=internal_tools(request.internal),
                       policy=policy, record=request.record, session=request.session, options=request.options,
-                      guard=guard, parker=parker)
+                      guard=guard, parker=parker, variables=request.variables)
 
 
 def render(outcome: Outcome, request: RunRequest, guard: ArgumentGuards | None, known: int = 0) -> dict[str, Any]:

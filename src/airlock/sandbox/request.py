@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from airlock.interpreter import ExecutionRecord, RunOptions, ToolSpec
+from airlock.interpreter import ExecutionRecord, RunOptions, ToolSpec, Variable
 from airlock.meta import SessionMeta
 
 
@@ -24,6 +24,8 @@ class RunRequest:
     #: session's redactor state, when the request asks for guards.
     guards: dict[str, Any] | None = None
     redactor: dict[str, Any] | None = None
+    #: Globals defined before the program starts (a LangGraph run's context variables).
+    variables: dict[str, Variable] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -38,6 +40,7 @@ class RunRequest:
             "views": sorted(self.views),
             "guards": self.guards,
             "redactor": self.redactor,
+            **({"variables": {n: v.to_json() for n, v in self.variables.items()}} if self.variables else {}),
         }
 
     @classmethod
@@ -47,4 +50,5 @@ class RunRequest:
         record = ExecutionRecord.from_json(data["record"]) if data.get("record") else None
         return cls(str(data["program"]), tools, tuple(data.get("internal") or ()), dict(data.get("policy") or {}),
                    record, SessionMeta.from_json(data.get("session")), RunOptions.from_json(data.get("options")),
-                   frozenset(data.get("views") or ()), data.get("guards"), data.get("redactor"))
+                   frozenset(data.get("views") or ()), data.get("guards"), data.get("redactor"),
+                   {n: Variable.from_json(v) for n, v in (data.get("variables") or {}).items()})

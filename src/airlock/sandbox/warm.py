@@ -41,7 +41,7 @@ from .request import RunRequest
 
 #: The request fields a resume must share with the parked run (the record, the session metadata
 #: and the redactor move on between requests; the replay resets the session from the record).
-STATIC = ("program", "tools", "internal", "policy", "options", "views", "guards")
+STATIC = ("program", "tools", "internal", "policy", "options", "views", "guards", "variables")
 
 
 def static_part(request_json: dict[str, Any]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from airlock.agent.authority import PolicyConfigError, planner_code_error, polic
 from airlock.agent.conversation import AgentOutput, Conversation, Message, ToolCallOut, ToolDef
 from airlock.agent.wire.params import LlmParams
 from airlock.config import ResolvedConfig
-from airlock.interpreter import ExecutionRecord, Failed, Finished, Limits, RunOptions, Suspended, ToolSpec
+from airlock.interpreter import ExecutionRecord, Failed, Finished, Limits, RunOptions, Suspended, ToolSpec, Variable
 from airlock.meta import SessionMeta
 from airlock.providers import UpstreamClient
 from airlock.providers.registry import ApiFormat
@@ -299,6 +299,10 @@ class _Request:
             if done is not None:
                 return done
 
+    def _variables(self) -> dict[str, Variable]:
+        """Globals the program starts with (a planner's program has none)."""
+        return {}
+
     def _tools(self) -> list[ToolDef]:
         keep = self.state["current"]["tools"]
         tools = self.conv.tools or [ToolDef(**d) for d in self.state["current"].get("tool_defs") or []]
@@ -389,7 +393,8 @@ class _Request:
         request = RunRequest(cur["program"], specs, tuple(self._internal_names()),
                              policy_spec(self.config, self.state["policies"], auto_policy.code_of(self.state)).to_json(),
                              record, session, options,
-                             frozenset(views), guard_features(self.config), self.state.get("redactor"))
+                             frozenset(views), guard_features(self.config), self.state.get("redactor"),
+                             self._variables())
         try:
             outcome = await self.runner.run(request, owner=self.owner, handle=f"{self.owner}/{self.session_id}")
         except PoolBusy as exc:

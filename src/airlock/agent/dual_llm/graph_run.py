@@ -5,16 +5,15 @@
 * **No planner.** The program is the client's ``user_provided_program`` (``airlock.agent.graph``),
   run once; a failure ends the turn (there is no planner to retry with, and running a graph's
   side effects twice is not a retry).
-* **Context variables.** The program starts with one ``load_context_var`` call per variable; the
-  host answers it from the turn's stored ``context_vars`` with a metadata wrapper, so the
-  variable carries the client's producers, consumers and tags (plus what every value from
-  outside carries: it is untrusted and, with non-executable memory, ``__non_executable``).
+* **Context variables.** Each ``context_vars`` entry is a global of the program before it starts
+  (``RunRequest.variables``), carrying the client's producers, consumers and tags plus what every
+  value from outside carries (untrusted and, with non-executable memory, ``__non_executable``).
+  No call brings it in, so no policy has to allow one and no tool-result option reshapes it.
 * **Server nodes.** ``parse_with_ai`` / ``verify_hypothesis`` are nodes the host runs with the
   quarantined LLM (``internal_node_mapping``). They are tools to the interpreter, so the same
   policy check as any node's runs first; ``parse_with_ai(state=...)`` is the node form (the QLLM
   returns the state update), ``parse_with_ai(query=..., output_schema=...)`` the usual one.
-* **Only nodes.** The program can call the request's tools, the server nodes and the loader,
-  nothing else (no ``set_policy``: a graph has no planner to steer).
+* **Only nodes.** The program can call the request's tools and the server nodes, nothing else (no ``set_policy``: a graph has no planner to steer).
 * **Every tool the graph declares is kept** (no TLLM tool filtering: a filtered node would
   break the graph, and the client chose the tools).
 """
@@ -22,17 +21,15 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from airlock.agent.conversation import ToolDef
-from airlock.agent.graph import LOADER, SERVER_NODES, GraphRequestError, GraphRun, check_program
-from airlock.interpreter import Finished, PendingCall, Suspended, record_result
+from airlock.agent.graph import SERVER_NODES, GraphRequestError, GraphRun, check_program
+from airlock.interpreter import Finished, PendingCall, Suspended, Variable, record_result
 
 from . import internal
 from .engine import _Request
 
-_LINE = re.compile(r"\(line (\d+), col (\d+)\)")
 _ANY = {"description": "any JSON value"}
 _SERVER_NODE_PARAMS = {
     "parse_with_ai": {"state": _ANY, "query": _ANY, "output_schema": _ANY},
@@ -67,10 +64,11 @@ class GraphRequest(_Request):
         enabled = set(self.fsm.enabled_internal_tools or ())
         return [n for n in SERVER_NODES if n in enabled and n not in declared]
 
+    def _variables(self) -> dict[str, Variable]:
+        return self.graph.variables()
+
     def _tools(self) -> list[ToolDef]:
-        extra = [ToolDef(LOADER, "Airlock: a context variable with its metadata.",
-                         {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]})]
-        extra += [ToolDef(n, f"Airlock: the internal tool {n}, run on the server as a graph node.",
+        extra = [ToolDef(n, f"Airlock: the internal tool {n}, run on the server as a graph node.",
                           {"type": "object", "properties": _SERVER_NODE_PARAMS[n]}) for n in self.server_nodes()]
         return [*super()._tools(), *extra]
 
@@ -84,23 +82,18 @@ class GraphRequest(_Request):
         check_program(self._posted, [t.name for t in self.conv.tools], self.server_nodes())
         cur["steps"] = 1
         cur["graph"] = self._posted.to_json()
-        cur["program"] = self._posted.composed()
+        cur["program"] = self._posted.program
         self.thoughts.append("running the client's graph program")
         return None
 
     # -- calls the host answers ------------------------------------------------------------------
     def _host_answers(self, call: PendingCall) -> bool:
-        return call.kind == "tool" and (call.tool == LOADER or call.tool in self.server_nodes())
+        return call.kind == "tool" and call.tool in self.server_nodes()
 
     async def _answer_internal(self, outcome: Suspended) -> None:
         call = outcome.calls[0]
-        if call.tool == LOADER:
-            var = self.graph.var(call.args_json.get("name"))
-            result: Any = var.loader_result() if var is not None else f"no context variable {call.args_json.get('name')!r}"
-            is_error = var is None
-        else:
-            self.thoughts.append(f"server node: {call.tool}")
-            result, is_error = await self._server_node(call.tool, call.args_json)
+        self.thoughts.append(f"server node: {call.tool}")
+        result, is_error = await self._server_node(call.tool, call.args_json)
         record = record_result(outcome.record, call.index, result, is_error=is_error)
         self.state["current"]["record"] = record.to_json()
 
@@ -123,21 +116,6 @@ class GraphRequest(_Request):
 
     def _step_failed(self, err: dict[str, Any], outcome: Any = None) -> Any:
         return self._fail_turn(err, outcome)
-
-    def _fail_turn(self, err: dict[str, Any], outcome: Any = None) -> Any:
-        return super()._fail_turn(self._client_lines(err), outcome)
-
-    def _client_lines(self, err: dict[str, Any]) -> dict[str, Any]:
-        """Line numbers as in the client's program (the loader lines come first)."""
-        shift = self.graph.prefix_lines
-        if not shift or not isinstance(err.get("line"), int):
-            return err
-        out = dict(err)
-        out["line"] = max(1, err["line"] - shift)
-        for key in ("message", "denial", "bare"):
-            if isinstance(out.get(key), str):
-                out[key] = _LINE.sub(lambda m: f"(line {max(1, int(m.group(1)) - shift)}, col {m.group(2)})", out[key])
-        return out
 
 
 def _schema_of(value: Any) -> dict[str, Any]:
