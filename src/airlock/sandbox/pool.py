@@ -365,11 +365,11 @@ class ProgramPool:
         return None, None
 
     def _payload(self, request: RunRequest, handle: str | None, resume: dict[str, Any] | None, stale: set[str]) -> bytes:
-        frame: dict[str, Any] = {"id": self.stats["runs"], "request": request.to_json()}
+        # A resumed run's worker has the record: only the answers travel.
+        frame: dict[str, Any] = {"id": self.stats["runs"], "request": request.to_json(with_record=resume is None)}
         if handle is not None:
             frame["handle"] = handle
         if resume is not None:
-            frame["request"]["record"] = None  # the worker has it: only the answers travel
             frame["resume"] = resume
         if stale:
             frame["drop"] = sorted(stale)

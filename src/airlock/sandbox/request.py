@@ -27,14 +27,16 @@ class RunRequest:
     #: Globals defined before the program starts (a LangGraph run's context variables).
     variables: dict[str, Variable] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, with_record: bool = True) -> dict[str, Any]:
+        """``with_record=False``: a warm resume's frame, whose worker holds the record (serialising
+        K recorded events only to drop them was an O(K) cost per resume)."""
         return {
             "program": self.program,
             "tools": {n: {"parameters": t.parameters, "output_schema": t.output_schema, "description": t.description}
                       for n, t in self.tools.items()},
             "internal": list(self.internal),
             "policy": self.policy,
-            "record": self.record.to_json() if self.record is not None else None,
+            "record": self.record.to_json() if self.record is not None and with_record else None,
             "session": self.session.to_json(),
             "options": self.options.to_json(),
             "views": sorted(self.views),
