@@ -18,6 +18,9 @@ class Call:
     body: dict[str, Any]
     session: SessionRecord
     byok_key: str | None = None
+    #: The config's compiled policy stack when the API layer already has it (memoised per
+    #: request shape, ``api.resolution``); ``None``: the agent builds it.
+    policy: Any = None
 
     @property
     def api(self) -> Api:

@@ -17,7 +17,8 @@ from airlock import __version__
 from airlock.api import control, policy_gen, utility
 from airlock.api.auth import Authenticator
 from airlock.api.errors import ApiError, error_body
-from airlock.api.routing import Api, control_routes
+from airlock.api.resolution import Resolutions
+from airlock.api.routing import Api, Route, control_routes
 from airlock.api.schemas import REQUEST_MODELS
 from airlock.settings import Settings, get_settings
 
@@ -33,6 +34,7 @@ class Services:
     single_llm: Any
     programs: Any = None  # the pool of program workers (airlock.sandbox.ProgramPool)
     dual_llm: Any = None
+    resolutions: Any = None  # airlock.api.resolution.Resolutions (memoised configs)
 
     def agent_for(self, config: Any):
         if config.arch != "dual-llm":
@@ -52,7 +54,7 @@ class Services:
         return self.dual_llm
 
 
-def create_app(settings: Settings | None = None, store: Any = None) -> FastAPI:
+def create_app(settings: Settings | None = None, store: Any = None) -> "LlmRoutesFirst":
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None, store: Any = None) -> FastAPI:
             auth=Authenticator(the_store),
             single_llm=SingleLLM(upstream, the_store),
             programs=programs,
+            resolutions=Resolutions(settings),
         )
         try:
             yield
@@ -97,7 +100,45 @@ def create_app(settings: Settings | None = None, store: Any = None) -> FastAPI:
     policy_gen.register(app)
     app.include_router(utility.router)
     _register_error_handlers(app)
-    return app
+    return LlmRoutesFirst(app)
+
+
+class LlmRoutesFirst:
+    """The ASGI entry: a POST to an LLM route goes straight to ``control.handle``; everything
+    else (utility routes, OpenAPI, 404/405, lifespan) to FastAPI, which still lists the LLM routes.
+
+    Why: FastAPI's router, dependency solver and middleware stack cost more CPU per request than
+    the rest of a passthrough (a profile at concurrency 64, issue #14); the LLM routes read their
+    body themselves and take no parameters, so an exact-path table lookup is the whole routing.
+    Errors keep their API shape: ``ApiError`` answers as FastAPI's handler does, and anything else
+    goes through the same last-resort 500 (type logged, message never).
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.routes: dict[str, Route] = {r.path: r for r in control_routes()}
+        self._llm = _LastResort(self._serve)
+
+    @property
+    def state(self) -> Any:
+        return self.app.state
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in self.routes:
+            scope["app"] = self.app  # request.app.state.services, as under FastAPI
+            await self._llm(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _serve(self, scope, receive, send) -> None:
+        route = self.routes[scope["path"]]
+        request = Request(scope, receive, send)
+        request.state.api = route.api
+        try:
+            response = await control.handle(request, route)
+        except ApiError as exc:
+            response = JSONResponse(error_body(route.api, exc), status_code=exc.status, headers=exc.headers)
+        await response(scope, receive, send)
 
 
 _REF = "#/components/schemas/{model}"

@@ -19,8 +19,6 @@ from airlock.api.body import read_json_object
 from airlock.api.errors import ApiError
 from airlock.api.routing import Route
 from airlock.api.schemas import REQUEST_MODELS, describe_validation_error
-from airlock.config.resolver import HeaderError, resolve
-from airlock.guards import BLOCKERS, GuardError, GuardSet, GuardUnavailable
 from airlock.sessions.lookup import SessionLookupError, find_or_create
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -30,38 +28,23 @@ async def handle(request: Request, route: Route) -> Response:
     services = request.app.state.services
     key = await services.auth.authenticate(request)
     body = await read_json_object(request, services.settings.max_body_bytes)
-    try:
-        REQUEST_MODELS[route.api].model_validate(body)
-    except ValidationError as exc:
-        param, message = describe_validation_error(exc)
-        raise ApiError(400, message, param=param) from None
+    validate_body(route, body)
 
-    byok = request.headers.get("x-api-key") or None
-    try:
-        config = resolve(
-            route.endpoint_type,
-            key_base=key.base_config,
-            x_features=request.headers.get("x-features"),
-            x_policy=request.headers.get("x-policy"),
-            x_config=request.headers.get("x-config"),
-            model=body["model"],
-            byok_key=byok,
-            policy_locked=key.policy_locked,
-        )
-    except HeaderError as exc:
-        raise ApiError(400, str(exc), param=f"{exc.header}.{exc.field}" if exc.field else exc.header) from None
-    check_content_guards(config)
-    check_models_allowed(services.settings, [config.pllm_model, config.qllm_model], byok)
+    headers = request.headers
+    byok = headers.get("x-api-key") or None
+    resolved = services.resolutions.get(route, key, headers, body["model"], byok)
+    config = resolved.config
 
     try:
-        header_id = request.headers.get("x-session-id")
+        header_id = headers.get("x-session-id")
         # The history's ids matter only without the header (a K-call history names 2K of them).
         history_ids = sessions_in_request(route.api, body) if header_id is None else []
         session = await find_or_create(services.store, key, config.arch, header_id, history_ids)
     except SessionLookupError as exc:
         raise ApiError(exc.status, exc.message, param=exc.param) from None
 
-    call = Call(route=route, key=key, config=config, body=body, session=session, byok_key=byok)
+    call = Call(route=route, key=key, config=config, body=body, session=session, byok_key=byok,
+                policy=resolved.policy)
     agent = services.agent_for(config)
     reply = await agent.serve(call)
     if isinstance(reply, StreamReply):
@@ -70,6 +53,16 @@ async def handle(request: Request, route: Route) -> Response:
         )
     assert isinstance(reply, JsonReply)
     return SafeJSONResponse(reply.body, status_code=reply.status, headers={"X-Session-ID": reply.session_id})
+
+
+def validate_body(route: Route, body: dict) -> None:
+    """The one validation of the body: the fields Airlock reads have the types it assumes (a
+    precise 400 otherwise). The agents then read the parsed dict, which passed it."""
+    try:
+        REQUEST_MODELS[route.api].__pydantic_validator__.validate_python(body)
+    except ValidationError as exc:
+        param, message = describe_validation_error(exc)
+        raise ApiError(400, message, param=param) from None
 
 
 class SafeJSONResponse(JSONResponse):
@@ -86,30 +79,7 @@ async def _chain(reply: StreamReply):
         yield chunk
 
 
-def check_content_guards(config) -> None:
-    """A guard the request asks for but this server cannot run is a 400 before any model is
-    called, never a silent pass (whether it came from X-Features or the key's saved config)."""
-    try:
-        GuardSet.from_features(config.features)
-    except GuardError as exc:
-        section = "content_blockers" if exc.guard in BLOCKERS else "content_classifiers"
-        code = "guard_unavailable" if isinstance(exc, GuardUnavailable) else "invalid_guard"
-        raise ApiError(400, f"X-Features: {exc.message}", param=f"X-Features.{section}", code=code) from None
+# Kept importable from here (policy_gen uses the allow-list check).
+from airlock.api.resolution import check_content_guards, check_models_allowed  # noqa: E402
 
-
-def check_models_allowed(settings, models: list[str], byok: str | None) -> None:
-    """Without BYOK the operator pays, so only allow-listed models may be used."""
-    if byok:
-        return
-    allowed = settings.allowed_model_set()
-    if allowed is None:
-        return
-    for model in dict.fromkeys(models):
-        if model not in allowed:
-            raise ApiError(
-                400,
-                f"Model {model!r} is not on this server's allow list; send your own provider key in X-Api-Key "
-                f"to use any model, or pick one of: {', '.join(sorted(allowed))}.",
-                param="model",
-                code="model_not_allowed",
-            )
+__all__ = ["handle", "validate_body", "check_content_guards", "check_models_allowed", "SafeJSONResponse"]
