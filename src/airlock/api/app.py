@@ -35,6 +35,7 @@ class Services:
     programs: Any = None  # the pool of program workers (airlock.sandbox.ProgramPool)
     dual_llm: Any = None
     resolutions: Any = None  # airlock.api.resolution.Resolutions (memoised configs)
+    ready: bool = False  # the warm-up is over (``/control/health`` answers 200 only then)
 
     def agent_for(self, config: Any):
         if config.arch != "dual-llm":
@@ -55,7 +56,7 @@ class Services:
 
 
 def create_app(settings: Settings | None = None, store: Any = None) -> "LlmRoutesFirst":
-    settings = settings or get_settings()
+    settings = (settings or get_settings()).worker_share()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -75,11 +76,18 @@ def create_app(settings: Settings | None = None, store: Any = None) -> "LlmRoute
             settings=settings,
             store=the_store,
             upstream=upstream,
-            auth=Authenticator(the_store),
+            auth=Authenticator(the_store, ttl=settings.key_cache_ttl_s),
             single_llm=SingleLLM(upstream, the_store),
             programs=programs,
             resolutions=Resolutions(settings),
         )
+        services = app.state.services
+        if settings.warm_start:
+            from airlock.api.warmup import warm_up
+
+            took = await warm_up(services)
+            log.info("warm-up done in %.0f ms", took * 1e3)
+        services.ready = True
         try:
             yield
         finally:

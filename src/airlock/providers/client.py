@@ -106,6 +106,15 @@ class UpstreamClient:
             self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, connector_owner=True)
         return self._session
 
+    def warm(self) -> None:
+        """Start-up work a first call would otherwise pay: the session, and the proxy lookup of
+        every configured provider origin (it reads the environment and ~/.netrc)."""
+        self._client()
+        for spec in PROVIDERS.values():
+            base = getattr(self.settings, spec.base_url_setting)
+            if base:
+                self._proxy(base)
+
     def _proxy(self, url: str) -> dict[str, Any]:
         """HTTPS_PROXY/HTTP_PROXY/NO_PROXY (as httpx honoured them) for ``url``'s origin, cached."""
         key = "/".join(url.split("/", 3)[:3])

@@ -11,8 +11,11 @@ same Alembic migrations; PostgreSQL uses ``SqlStore``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 from sqlalchemy import create_engine
@@ -32,6 +35,19 @@ def _time(value: str | None) -> datetime | None:
     if value is None:
         return None
     return datetime.strptime(value[:26], _FORMAT if "." in value else _FORMAT[:-3]).replace(tzinfo=timezone.utc)
+
+
+@contextlib.contextmanager
+def _migration_lock(path: str) -> Iterator[None]:
+    if path in ("", ":memory:") or path.startswith("file:"):
+        yield
+        return
+    with open(f"{path}.migrate-lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def sqlite_path(url: str) -> str:
@@ -56,12 +72,16 @@ class SqliteStore:
         return self._db
 
     async def start(self) -> None:
-        engine = create_engine(f"sqlite:///{self.path}")
-        try:
-            with engine.begin() as conn:
-                upgrade_connection(conn)
-        finally:
-            engine.dispose()
+        # ``airlock serve --workers N`` starts N processes on one file at once: two Alembic
+        # upgrades racing on a fresh file both try CREATE TABLE and one fails. An exclusive file
+        # lock makes them take turns; the second finds the schema at head and does nothing.
+        with _migration_lock(self.path):
+            engine = create_engine(f"sqlite:///{self.path}")
+            try:
+                with engine.begin() as conn:
+                    upgrade_connection(conn)
+            finally:
+                engine.dispose()
 
     async def close(self) -> None:
         if self._db is not None:
