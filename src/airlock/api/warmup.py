@@ -54,7 +54,6 @@ async def warm_up(services: Any) -> float:
     try:
         await _touch_store(services.store)
         await _serve_synthetic(services)
-        services.upstream.warm()
         datetime.strptime("2026-01-01 00:00:00.000001", "%Y-%m-%d %H:%M:%S.%f")  # the stores' timestamps
         # Start-up leaves ~10^6 long-lived objects (modules, grammars, validators); the first
         # full collection after start scanned them all inside some request (~10 ms measured).
@@ -72,6 +71,9 @@ async def _touch_store(store: Any) -> None:
     await store.ping()
     await store.key_by_hash(hash_key("airlock-warm-up"))
     await store.get_session("00000000-0000-4000-8000-000000000000")
+    warm = getattr(store, "warm", None)  # a backend's own start-up work (SQLite: its WAL)
+    if warm is not None:
+        await warm()
 
 
 async def _serve_synthetic(services: Any) -> None:
@@ -102,6 +104,7 @@ async def _serve_synthetic(services: Any) -> None:
         dual = warm.resolutions.get(Route("chat", None, Api.CHAT_COMPLETIONS), replace(key, base_config={"arch": "dual-llm"}),
                                         {}, "warm-up", "warm-up-key")
         services.agent_for(dual.config)
+        await services.upstream.warm(f"{base}/chat/completions")
     finally:
         await upstream.aclose()
         server.close()

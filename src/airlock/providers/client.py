@@ -106,14 +106,18 @@ class UpstreamClient:
             self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, connector_owner=True)
         return self._session
 
-    def warm(self) -> None:
-        """Start-up work a first call would otherwise pay: the session, and the proxy lookup of
-        every configured provider origin (it reads the environment and ~/.netrc)."""
-        self._client()
+    async def warm(self, probe_url: str | None = None) -> None:
+        """Start-up work a first call would otherwise pay: the session, the proxy lookup of every
+        configured provider origin (it reads the environment and ~/.netrc), and — given a local
+        ``probe_url`` that answers any POST — one round trip through this session's connector."""
+        http = self._client()
         for spec in PROVIDERS.values():
             base = getattr(self.settings, spec.base_url_setting)
             if base:
                 self._proxy(base)
+        if probe_url is not None:
+            async with http.post(probe_url, data=b"{}", headers={"content-type": "application/json"}) as resp:
+                await resp.read()
 
     def _proxy(self, url: str) -> dict[str, Any]:
         """HTTPS_PROXY/HTTP_PROXY/NO_PROXY (as httpx honoured them) for ``url``'s origin, cached."""
