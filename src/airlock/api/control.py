@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from airlock.jsonsafe import dump_bytes
 
@@ -18,6 +18,7 @@ from airlock.agent.tool_ids import sessions_in_request
 from airlock.api.body import read_json_object
 from airlock.api.errors import ApiError
 from airlock.api.routing import Route
+from airlock.api.sse_response import SSEResponse
 from airlock.api.schemas import REQUEST_MODELS, describe_validation_error
 from airlock.sessions.lookup import SessionLookupError, find_or_create
 
@@ -48,9 +49,7 @@ async def handle(request: Request, route: Route) -> Response:
     agent = services.agent_for(config)
     reply = await agent.serve(call)
     if isinstance(reply, StreamReply):
-        return StreamingResponse(
-            _chain(reply), media_type="text/event-stream", headers={**SSE_HEADERS, "X-Session-ID": reply.session_id}
-        )
+        return SSEResponse(_chain(reply), headers={**SSE_HEADERS, "X-Session-ID": reply.session_id})
     assert isinstance(reply, JsonReply)
     return SafeJSONResponse(reply.body, status_code=reply.status, headers={"X-Session-ID": reply.session_id})
 
