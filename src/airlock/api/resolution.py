@@ -16,7 +16,8 @@ from airlock.agent.authority import PolicyConfigError, session_policy
 from airlock.api.errors import ApiError
 from airlock.api.routing import Route
 from airlock.config.cache import Memo
-from airlock.config.resolver import HeaderError, ResolvedConfig, resolve
+from airlock.config.parse import HeaderError
+from airlock.config.resolver import ResolvedConfig, resolve
 from airlock.guards import BLOCKERS, GuardError, GuardSet, GuardUnavailable
 from airlock.sessions.records import KeyRecord
 

@@ -22,12 +22,14 @@ import logging
 import time
 from datetime import datetime
 from dataclasses import replace
+from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.requests import Request
 
 from airlock.api.errors import ApiError
-from airlock.api.routing import Api, Route
+from airlock.api.routing import Route
+from airlock.providers.registry import ApiFormat as Api
 from airlock.keys import hash_key, mint_key
 from airlock.sessions.records import KeyRecord, SessionRecord
 from airlock.sessions.store import SessionConflict
@@ -112,13 +114,13 @@ async def _serve_synthetic(services: Any) -> None:
 
 async def _one(app: "_App", control: Any, route: Route, body: dict[str, Any], headers: dict[str, str]) -> None:
     raw = json.dumps(body).encode()
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
     pending = [{"type": "http.request", "body": raw, "more_body": False}]
 
     async def receive() -> dict[str, Any]:
         return pending.pop(0) if pending else {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     hdrs = [(k.encode(), v.encode()) for k, v in {"content-type": "application/json",

@@ -33,7 +33,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any, AsyncGenerator, AsyncIterator
 
 from collections.abc import Mapping
 
@@ -181,7 +181,7 @@ class UpstreamClient:
     async def stream_reads(
         self, provider: str, api: ApiFormat | str, body: dict[str, Any], *,
         api_key: str | None, extra_headers: dict[str, str] | None = None,
-    ) -> AsyncIterator[list[SSEEvent]]:
+    ) -> AsyncGenerator[list[SSEEvent], None]:
         """``stream`` in batches: the complete events of each read from the socket (never empty).
 
         A relay that writes one batch per read sends the caller one packet where the provider
