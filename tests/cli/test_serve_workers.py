@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,16 +21,9 @@ import pytest
 from airlock.settings import Settings
 from tests.fakes.llm_server import FakeLLM, Reply
 
-AIRLOCK = str(Path(sys.executable).with_name("airlock"))
+from tests.cli.test_cli_end_to_end import AIRLOCK, _free_port
+
 CHAT = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
