@@ -3,14 +3,20 @@
 What the hot path used to redo on every request with the same headers (resolving the config
 from preset + key + headers, checking the content guards and the model allow list, building the
 policy stack) is pure given (route's endpoint type, key id and lock, X-Features/X-Policy/X-Config
-texts, model, BYOK key), so it is memoised on that tuple (``config.cache.Memo``). Errors are
-never cached: a bad header is refused each time with the same precise 400.
+texts, model, whether a BYOK key came), so it is memoised on that tuple (``config.cache.Memo``).
+Errors are never cached: a bad header is refused each time with the same precise 400.
+
+A BYOK key itself is never part of the memo, key or value: it lives only for the request that
+carried it (a cached config would otherwise hold the first caller's provider key for as long as
+the entry lives). The cached config has none; a request with one gets a copy carrying its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import SecretStr
 
 from airlock.agent.authority import PolicyConfigError, session_policy
 from airlock.api.errors import ApiError
@@ -37,18 +43,23 @@ class Resolutions:
 
     def get(self, route: Route, key: KeyRecord, headers: Any, model: str, byok: str | None) -> Resolved:
         x_features, x_policy, x_config = headers.get("x-features"), headers.get("x-policy"), headers.get("x-config")
-        shape = (route.endpoint_type, key.id, key.policy_locked, x_features, x_policy, x_config, model, byok)
-        return self._memo.get(shape, lambda: self._build(route, key, x_features, x_policy, x_config, model, byok))
+        has_byok = byok is not None
+        shape = (route.endpoint_type, key.id, key.policy_locked, x_features, x_policy, x_config, model, has_byok)
+        found = self._memo.get(shape, lambda: self._build(route, key, x_features, x_policy, x_config, model, has_byok))
+        key_text = byok.strip() if byok else ""
+        if not key_text:
+            return found
+        return Resolved(found.config.model_copy(update={"byok_key": SecretStr(key_text)}), found.policy)
 
     def _build(self, route: Route, key: KeyRecord, x_features: str | None, x_policy: str | None,
-               x_config: str | None, model: str, byok: str | None) -> Resolved:
+               x_config: str | None, model: str, has_byok: bool) -> Resolved:
         try:
             config = resolve(route.endpoint_type, key_base=key.base_config, x_features=x_features, x_policy=x_policy,
-                             x_config=x_config, model=model, byok_key=byok, policy_locked=key.policy_locked)
+                             x_config=x_config, model=model, byok_key=None, policy_locked=key.policy_locked)
         except HeaderError as exc:
             raise ApiError(400, str(exc), param=f"{exc.header}.{exc.field}" if exc.field else exc.header) from None
         check_content_guards(config)
-        check_models_allowed(self.settings, [config.pllm_model, config.qllm_model], byok)
+        check_models_allowed(self.settings, [config.pllm_model, config.qllm_model], "byok" if has_byok else None)
         try:
             policy = session_policy(config) if config.arch == "single-llm" else None
         except PolicyConfigError:
