@@ -6,8 +6,9 @@ pydantic and regex compiles, the first SQLite statements, the upstream client's 
 than keep a list of what to import — which goes stale the day a module is added — the warm-up
 drives the real path: ``control.handle`` for every API, JSON and streamed, with and without a
 SQRT policy, against a loopback upstream that lives only for the warm-up, with an in-memory
-store and a throw-away key, so nothing reaches the operator's database or providers. The real
-store is touched read-only (a ping, a key lookup and a session lookup that find nothing).
+store and a throw-away key, so nothing reaches the operator's providers, and the operator's
+database is left as it was: the real store gets a ping, a key lookup and a session lookup that
+find nothing, and (SQLite) one row written and deleted again to open its WAL.
 
 A warm-up failure is logged and start-up goes on: the warm-up only buys speed, never safety
 (every request still runs every check); ``/control/health`` says ``ready`` once it is over.
