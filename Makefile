@@ -28,7 +28,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/policy.py
 	$(BIN)/python bench/interpreter.py
 	$(BIN)/python bench/isolation.py
+	$(BIN)/python bench/_gateway/clients.py
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/warm_start.py
+	$(BIN)/python bench/dual_llm_scale.py
 	$(BIN)/python bench/dual_llm_cost.py
 	$(BIN)/python bench/guards.py
 	$(BIN)/python bench/langgraph_runs.py

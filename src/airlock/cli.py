@@ -23,22 +23,39 @@ app.add_typer(eval_app, name="eval")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="TCP port."),
-    workers: int = typer.Option(1, help="Worker processes."),
+    workers: Optional[int] = typer.Option(None, help="Worker processes (default: one per CPU core)."),
+    keep_alive: int = typer.Option(
+        75, "--keep-alive", min=1,
+        help="Seconds an idle client connection is kept open (uvicorn's 5 s default closes pooled "
+             "connections under clients that reuse them, which then fail with read errors)."),
 ) -> None:
     """Run the server (embedded SQLite unless AIRLOCK_DATABASE_URL says otherwise)."""
+    import os
+
     import uvicorn
 
     from airlock.settings import get_settings
 
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    if n < 1:
+        typer.echo("error: --workers must be at least 1", err=True)
+        raise typer.Exit(2)
     settings = get_settings()
+    # Migrate once here, before any worker starts (workers then find the schema at head; the
+    # SQLite store also takes a file lock around its upgrade, for servers started side by side).
+    asyncio.run(_with_store(lambda store: asyncio.sleep(0)))
+    # Each worker process reads its settings from the environment: tell it how many share the host.
+    os.environ["AIRLOCK_SERVE_WORKERS"] = str(n)
+    get_settings.cache_clear()
     uvicorn.run(
         "airlock.api.app:create_app",
         factory=True,
         host=host,
         port=port,
-        workers=workers,
+        workers=n,
         log_level=settings.log_level,
         access_log=False,
+        timeout_keep_alive=keep_alive,
     )
 
 

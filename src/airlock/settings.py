@@ -70,7 +70,34 @@ class Settings(BaseSettings):
     warm_runs_per_worker: int = 64
     warm_resume_ttl_s: float = 300.0
 
+    # Seconds an authenticated key stays cached in a server process: a revocation takes effect
+    # on every worker and replica within this time.
+    key_cache_ttl_s: float = 5.0
+    # Serve a few synthetic requests in-process before accepting real ones (api/warmup.py).
+    warm_start: bool = True
+    # Worker processes of this server (set by ``airlock serve --workers``): per-process budgets
+    # such as the program pool are this server's share (``worker_share``).
+    serve_workers: int = 1
+
     log_level: str = "info"
+
+    def worker_share(self) -> "Settings":
+        """This process's share of the host-wide budgets when ``serve_workers`` processes serve.
+
+        Each worker process runs its own program pool and upstream connection pool; without
+        dividing, ``--workers 4`` would allow 4x the program workers (memory) and 4x the
+        connections the operator configured. Minimums stay at least 1 per process.
+        """
+        n = max(1, self.serve_workers)
+        if n == 1:
+            return self
+        share = lambda total: max(1, -(-total // n))  # noqa: E731 - ceil division
+        return self.model_copy(update={
+            "workers_max": share(self.workers_max),
+            "workers_min": max(1, self.workers_min // n),
+            "workers_per_key": share(self.workers_per_key),
+            "upstream_max_connections": share(self.upstream_max_connections),
+        })
 
     def allowed_model_set(self) -> set[str] | None:
         """``None`` means every model is allowed."""

@@ -7,7 +7,7 @@ import json
 import socket
 import time
 
-import httpx
+import aiohttp
 import pytest
 
 from airlock.providers import ApiFormat, SSEDecoder, UpstreamClient, UpstreamError
@@ -228,24 +228,24 @@ async def test_connection_refused_exhausted_is_502(fake_llm):
     assert (err.value.status, err.value.error_type, err.value.upstream_status) == (502, "upstream_error", None)
 
 
-class FlakyConnect(httpx.AsyncHTTPTransport):
-    """Refuses the first ``fails`` connections, then behaves normally."""
+class FlakyConnect(aiohttp.TCPConnector):
+    """Refuses the first ``fails`` new connections, then behaves normally."""
 
     def __init__(self, fails: int) -> None:
-        super().__init__()
+        super().__init__(force_close=True)  # every request opens a connection: each retry is counted
         self.fails = fails
         self.calls = 0
 
-    async def handle_async_request(self, request):
+    async def _create_connection(self, req, traces, timeout):
         self.calls += 1
         if self.calls <= self.fails:
-            raise httpx.ConnectError("connection refused", request=request)
-        return await super().handle_async_request(request)
+            raise aiohttp.ClientConnectorError(req.connection_key, ConnectionRefusedError(111, "connection refused"))
+        return await super()._create_connection(req, traces, timeout)
 
 
 async def test_connect_refused_then_success(fake_llm):
     transport = FlakyConnect(fails=2)
-    async with UpstreamClient(make_settings(fake_llm), transport=transport) as client:
+    async with UpstreamClient(make_settings(fake_llm), connector=transport) as client:
         result = await client.request("openai", "chat_completions", CHAT, api_key=None)
         assert result.attempts == 3 and transport.calls == 3 and len(fake_llm.requests) == 1
         transport.fails = transport.calls + 2  # the stream's first two connects fail too

@@ -19,6 +19,9 @@ class Call:
     session: SessionRecord
     byok_key: str | None = None
     graph: Any = None  # airlock.agent.graph.GraphRun: a LangGraph run's program and context
+    #: The config's compiled policy stack when the API layer already has it (memoised per
+    #: request shape, ``api.resolution``); ``None``: the agent builds it.
+    policy: Any = None
 
     @property
     def api(self) -> Api:

@@ -146,28 +146,39 @@ class SingleLLM:
             raise upstream_api_error(exc) from exc
 
     async def _stream(self, call: Call, rewriter: ResponseIdRewriter, extra_usage: Usage | None) -> StreamReply:
-        events = self.upstream.stream(call.provider, call.api, call.body, api_key=call.byok_key).__aiter__()
+        # Relayed per socket read: the events of one upstream read leave in one write.
+        reads = self.upstream.stream_reads(call.provider, call.api, call.body, api_key=call.byok_key).__aiter__()
         try:
-            first = await events.__anext__()
+            first = await reads.__anext__()
         except UpstreamError as exc:
             raise upstream_api_error(exc) from exc
         except StopAsyncIteration:
             raise ApiError(502, "The provider closed the stream without sending anything.") from None
-        first_bytes = await self._relay(call, rewriter, first, extra_usage)
-        return StreamReply(first_bytes, self._rest(call, rewriter, events, extra_usage), call.session.id)
+        first_bytes = await self._relay_all(call, rewriter, first, extra_usage)
+        return StreamReply(first_bytes, self._rest(call, rewriter, reads, extra_usage), call.session.id)
 
-    async def _rest(self, call: Call, rewriter: ResponseIdRewriter, events: AsyncIterator[Any],
+    async def _rest(self, call: Call, rewriter: ResponseIdRewriter, reads: AsyncIterator[Any],
                     extra_usage: Usage | None) -> AsyncIterator[bytes]:
         # Headers are sent by now: failures become the API's in-stream error event.
         try:
-            async for event in events:
-                yield await self._relay(call, rewriter, event, extra_usage)
+            async for batch in reads:
+                chunk = await self._relay_all(call, rewriter, batch, extra_usage)
+                if chunk:
+                    yield chunk
             self._end_of_answer(call, rewriter)
             await self._save(call)
         except UpstreamError as exc:
             yield stream_error_event(call.api, upstream_api_error(exc))
         except ApiError as exc:
             yield stream_error_event(call.api, exc)
+        finally:
+            close = getattr(reads, "aclose", None)
+            if close is not None:  # a client that went away frees the upstream connection now
+                await close()
+
+    async def _relay_all(self, call: Call, rewriter: ResponseIdRewriter, events: list[Any],
+                         extra_usage: Usage | None) -> bytes:
+        return b"".join([await self._relay(call, rewriter, event, extra_usage) for event in events])
 
     async def _relay(self, call: Call, rewriter: ResponseIdRewriter, event: Any, extra_usage: Usage | None) -> bytes:
         if event.event == "ping":
@@ -215,6 +226,8 @@ def _as_stream(call: Call, answer: dict[str, Any], session_id: str) -> StreamRep
 
 
 def _policy(call: Call) -> PolicyStack:
+    if call.policy is not None:
+        return call.policy  # type: ignore[no-any-return]
     try:
         return session_policy(call.config)
     except PolicyConfigError as exc:

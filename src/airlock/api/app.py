@@ -18,7 +18,8 @@ from airlock import __version__
 from airlock.api import control, policy_gen, utility
 from airlock.api.auth import Authenticator
 from airlock.api.errors import ApiError, error_body
-from airlock.api.routing import Api, control_routes
+from airlock.api.resolution import Resolutions
+from airlock.api.routing import Api, Route, control_routes
 from airlock.api.schemas import REQUEST_MODELS
 from airlock.settings import Settings, get_settings
 
@@ -34,13 +35,15 @@ class Services:
     single_llm: Any
     programs: Any = None  # the pool of program workers (airlock.sandbox.ProgramPool)
     dual_llm: Any = None
+    resolutions: Any = None  # airlock.api.resolution.Resolutions (memoised configs)
+    ready: bool = False  # the warm-up is over (``/control/health`` answers 200 only then)
 
     def agent_for(self, config: Any):
         if config.arch != "dual-llm":
             return self.single_llm
         return self.dual_llm_agent()
 
-    def warm_up(self) -> None:
+    def warm_dual_llm(self) -> None:
         """Import and build what the first dual-LLM request needs before the server accepts one:
         the planner's modules, the SQRT parser and anyio's asyncio backend (imported by the first
         upstream call) took the first session 104 ms vs 5 ms later."""
@@ -71,8 +74,8 @@ class Services:
         return self.dual_llm
 
 
-def create_app(settings: Settings | None = None, store: Any = None) -> FastAPI:
-    settings = settings or get_settings()
+def create_app(settings: Settings | None = None, store: Any = None) -> "LlmRoutesFirst":
+    settings = (settings or get_settings()).worker_share()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -92,11 +95,19 @@ def create_app(settings: Settings | None = None, store: Any = None) -> FastAPI:
             settings=settings,
             store=the_store,
             upstream=upstream,
-            auth=Authenticator(the_store),
+            auth=Authenticator(the_store, ttl=settings.key_cache_ttl_s),
             single_llm=SingleLLM(upstream, the_store),
             programs=programs,
+            resolutions=Resolutions(settings),
         )
-        app.state.services.warm_up()
+        services = app.state.services
+        if settings.warm_start:
+            from airlock.api.warmup import warm_up
+
+            services.warm_dual_llm()
+            took = await warm_up(services)
+            log.info("warm-up done in %.0f ms", took * 1e3)
+        services.ready = True
         try:
             yield
         finally:
@@ -117,7 +128,45 @@ def create_app(settings: Settings | None = None, store: Any = None) -> FastAPI:
     policy_gen.register(app)
     app.include_router(utility.router)
     _register_error_handlers(app)
-    return app
+    return LlmRoutesFirst(app)
+
+
+class LlmRoutesFirst:
+    """The ASGI entry: a POST to an LLM route goes straight to ``control.handle``; everything
+    else (utility routes, OpenAPI, 404/405, lifespan) to FastAPI, which still lists the LLM routes.
+
+    Why: FastAPI's router, dependency solver and middleware stack cost more CPU per request than
+    the rest of a passthrough (a profile at concurrency 64, issue #14); the LLM routes read their
+    body themselves and take no parameters, so an exact-path table lookup is the whole routing.
+    Errors keep their API shape: ``ApiError`` answers as FastAPI's handler does, and anything else
+    goes through the same last-resort 500 (type logged, message never).
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.routes: dict[str, Route] = {r.path: r for r in control_routes()}
+        self._llm = _LastResort(self._serve)
+
+    @property
+    def state(self) -> Any:
+        return self.app.state
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in self.routes:
+            scope["app"] = self.app  # request.app.state.services, as under FastAPI
+            await self._llm(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _serve(self, scope, receive, send) -> None:
+        route = self.routes[scope["path"]]
+        request = Request(scope, receive, send)
+        request.state.api = route.api
+        try:
+            response = await control.handle(request, route)
+        except ApiError as exc:
+            response = JSONResponse(error_body(route.api, exc), status_code=exc.status, headers=exc.headers)
+        await response(scope, receive, send)
 
 
 _REF = "#/components/schemas/{model}"

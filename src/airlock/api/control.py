@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from airlock.jsonsafe import dump_bytes
 
@@ -19,9 +19,8 @@ from airlock.agent.tool_ids import sessions_in_request
 from airlock.api.body import read_json_object
 from airlock.api.errors import ApiError
 from airlock.api.routing import Api, Route
+from airlock.api.sse_response import SSEResponse
 from airlock.api.schemas import REQUEST_MODELS, describe_validation_error
-from airlock.config.resolver import HeaderError, resolve
-from airlock.guards import BLOCKERS, GuardError, GuardSet, GuardUnavailable
 from airlock.sessions.ids import session_of_response_id
 from airlock.sessions.lookup import SessionLookupError, find_or_create
 
@@ -32,37 +31,19 @@ async def handle(request: Request, route: Route) -> Response:
     services = request.app.state.services
     key = await services.auth.authenticate(request)
     body = await read_json_object(request, services.settings.max_body_bytes)
-    try:
-        REQUEST_MODELS[route.api].model_validate(body)
-    except ValidationError as exc:
-        param, message = describe_validation_error(exc)
-        raise ApiError(400, message, param=param) from None
-
+    validate_body(route, body)
     try:
         graph = parse_graph(route.endpoint_type, body)
     except GraphRequestError as exc:
         raise ApiError(400, exc.message, param=exc.param, code="invalid_graph") from None
 
-    byok = request.headers.get("x-api-key") or None
-    try:
-        config = resolve(
-            route.endpoint_type,
-            key_base=key.base_config,
-            x_features=request.headers.get("x-features"),
-            x_policy=request.headers.get("x-policy"),
-            x_config=request.headers.get("x-config"),
-            model=body["model"],
-            byok_key=byok,
-            policy_locked=key.policy_locked,
-        )
-    except HeaderError as exc:
-        raise ApiError(400, str(exc), param=f"{exc.header}.{exc.field}" if exc.field else exc.header) from None
-    check_content_guards(config)
-    check_arch_fields(config)
-    check_models_allowed(services.settings, [config.pllm_model, config.qllm_model], byok)
+    headers = request.headers
+    byok = headers.get("x-api-key") or None
+    resolved = services.resolutions.get(route, key, headers, body["model"], byok)
+    config = resolved.config
 
     try:
-        header_id = request.headers.get("x-session-id")
+        header_id = headers.get("x-session-id")
         # The history's ids matter only without the header (a K-call history names 2K of them).
         history_ids = sessions_in_request(route.api, body) if header_id is None else []
         if header_id is None:
@@ -71,15 +52,24 @@ async def handle(request: Request, route: Route) -> Response:
     except SessionLookupError as exc:
         raise ApiError(exc.status, exc.message, param=exc.param) from None
 
-    call = Call(route=route, key=key, config=config, body=body, session=session, byok_key=byok, graph=graph)
+    call = Call(route=route, key=key, config=config, body=body, session=session, byok_key=byok,
+                policy=resolved.policy, graph=graph)
     agent = services.agent_for(config)
     reply = await agent.serve(call)
     if isinstance(reply, StreamReply):
-        return StreamingResponse(
-            _chain(reply), media_type="text/event-stream", headers={**SSE_HEADERS, "X-Session-ID": reply.session_id}
-        )
+        return SSEResponse(_chain(reply), headers={**SSE_HEADERS, "X-Session-ID": reply.session_id})
     assert isinstance(reply, JsonReply)
     return SafeJSONResponse(reply.body, status_code=reply.status, headers={"X-Session-ID": reply.session_id})
+
+
+def validate_body(route: Route, body: dict) -> None:
+    """The one validation of the body: the fields Airlock reads have the types it assumes (a
+    precise 400 otherwise). The agents then read the parsed dict, which passed it."""
+    try:
+        REQUEST_MODELS[route.api].__pydantic_validator__.validate_python(body)
+    except ValidationError as exc:
+        param, message = describe_validation_error(exc)
+        raise ApiError(400, message, param=param) from None
 
 
 class SafeJSONResponse(JSONResponse):
@@ -94,35 +84,6 @@ async def _chain(reply: StreamReply):
     yield reply.first
     async for chunk in reply.rest:
         yield chunk
-
-
-def check_content_guards(config) -> None:
-    """A guard the request asks for but this server cannot run is a 400 before any model is
-    called, never a silent pass (whether it came from X-Features or the key's saved config)."""
-    try:
-        GuardSet.from_features(config.features)
-    except GuardError as exc:
-        section = "content_blockers" if exc.guard in BLOCKERS else "content_classifiers"
-        code = "guard_unavailable" if isinstance(exc, GuardUnavailable) else "invalid_guard"
-        raise ApiError(400, f"X-Features: {exc.message}", param=f"X-Features.{section}", code=code) from None
-
-
-def check_models_allowed(settings, models: list[str], byok: str | None) -> None:
-    """Without BYOK the operator pays, so only allow-listed models may be used."""
-    if byok:
-        return
-    allowed = settings.allowed_model_set()
-    if allowed is None:
-        return
-    for model in dict.fromkeys(models):
-        if model not in allowed:
-            raise ApiError(
-                400,
-                f"Model {model!r} is not on this server's allow list; send your own provider key in X-Api-Key "
-                f"to use any model, or pick one of: {', '.join(sorted(allowed))}.",
-                param="model",
-                code="model_not_allowed",
-            )
 
 
 def previous_response_session(api: Api, body: dict, arch: str) -> list[str]:
@@ -143,19 +104,7 @@ def previous_response_session(api: Api, body: dict, arch: str) -> list[str]:
     return [session]
 
 
-def check_arch_fields(config) -> None:
-    """Settings the request's architecture would accept and not act on are a 400 naming them:
-    ``auto_gen`` in single-llm mode (the reference marks it unsupported there; no program, no
-    generated layer), and dual-llm prompt overrides that select no template or no LLM."""
-    if config.arch == "single-llm":
-        if config.policy.auto_gen:
-            raise ApiError(400, "X-Policy: auto_gen: policy generation runs in dual-llm mode only; single-llm mode "
-                                "would ignore it (use /control/policy-gen and send the policy in codes)",
-                           param="X-Policy.auto_gen")
-        return
-    from airlock.agent.dual_llm.prompts import prompt_override_error
+# Kept importable from here (policy_gen uses the allow-list check).
+from airlock.api.resolution import check_content_guards, check_models_allowed  # noqa: E402
 
-    problem = prompt_override_error(config.config.prompt)
-    if problem is not None:
-        field, message = problem
-        raise ApiError(400, f"X-Config: {field}: {message}", param=f"X-Config.{field}")
+__all__ = ["handle", "validate_body", "check_content_guards", "check_models_allowed", "SafeJSONResponse"]

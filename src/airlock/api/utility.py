@@ -47,7 +47,10 @@ async def index() -> dict:
 
 @router.get("/control/health", summary="Liveness plus storage readiness")
 async def health(request: Request) -> JSONResponse:
-    store = request.app.state.services.store
+    services = request.app.state.services
+    if not services.ready:  # still warming up: a load balancer should wait
+        return JSONResponse({"status": "starting", "storage": "unknown"}, status_code=503)
+    store = services.store
     try:
         await store.ping()
     except Exception as exc:  # readiness must answer, not crash, when the database is down
