@@ -1,7 +1,7 @@
 """How a dual-LLM session scales with the number of tool calls its program makes.
 
     .venv/bin/python bench/dual_llm_scale.py [--ks 1,10,50,200] [--sessions 50] [--replay-only|--warm-only]
-                                             [--profile OUT]
+                                             [--workers N] [--profile OUT]
 
 A real ``airlock serve`` (its own process, embedded SQLite, the worker pool) talks to the
 scripted fake LLM of the tests (a third process, answering instantly). The fake plays the
@@ -68,7 +68,7 @@ def airlock_bin() -> str:
 
 
 class Server:
-    def __init__(self, workdir: Path, fake_url: str, warm: bool, profile: str | None = None) -> None:
+    def __init__(self, workdir: Path, fake_url: str, warm: bool, profile: str | None = None, workers: int = 1) -> None:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")}
         db = workdir / f"scale-{'warm' if warm else 'replay'}.db"
         self.env.update(AIRLOCK_DATABASE_URL=f"sqlite+aiosqlite:///{db}", AIRLOCK_OPENAI_BASE_URL=f"{fake_url}/v1",
@@ -82,9 +82,9 @@ class Server:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.log = open(workdir / f"airlock-{'warm' if warm else 'replay'}.log", "wb")
-        spy = ["py-spy", "record", "--format", "raw", "--subprocesses", "-r", "400", "-o", profile, "--"] if profile else []
+        spy = ["py-spy", "record", "--format", "raw", "--subprocesses", "-r", os.environ.get("SPY_RATE", "400"), "-o", profile, "--"] if profile else []
         self.profiling = bool(profile)
-        self.proc = subprocess.Popen(spy + [airlock_bin(), "serve", "--port", str(self.port), "--workers", "1"],
+        self.proc = subprocess.Popen(spy + [airlock_bin(), "serve", "--port", str(self.port), "--workers", str(workers)],
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sessions", type=int, default=50)
     ap.add_argument("--replay-only", action="store_true")
     ap.add_argument("--warm-only", action="store_true")
+    ap.add_argument("--workers", type=int, default=1, help="airlock serve --workers (server processes)")
     ap.add_argument("--profile", metavar="OUT", help="run the server under py-spy (raw folded stacks to OUT)")
     args = ap.parse_args(argv)
     ks = [int(x) for x in args.ks.split(",")]
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory(prefix="airlock-scale-") as tmp:
             results: dict[str, dict] = {}
             for name, warm in modes:
-                server = Server(Path(tmp), fake_url, warm, args.profile)
+                server = Server(Path(tmp), fake_url, warm, args.profile, args.workers)
                 try:
                     results[name] = asyncio.run(measure(server, ks, args.sessions))
                 finally:
