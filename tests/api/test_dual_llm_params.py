@@ -6,6 +6,8 @@ both roles; stop sequences to the PLLM only."""
 
 from __future__ import annotations
 
+import json
+
 import anthropic
 import openai
 import pytest
@@ -168,3 +170,17 @@ def test_a_bad_timeout_is_a_400_naming_it(airlock, fake_llm, bad):
         client.messages.create(model="fake-model", max_tokens=100, messages=[{"role": "user", "content": "x"}],
                                extra_body={"timeout": bad})
     assert "timeout" in str(caught.value)
+
+
+def test_an_x_policy_that_does_not_compile_is_a_400_in_dual_llm_mode_too(airlock, fake_llm):
+    """As in single-LLM mode: the caller's own code is refused before any model is called, with
+    the compiler's line and column, not answered with a failure JSON after planning."""
+    key = airlock.keys["single"]
+    headers = {**BYOK, "X-Policy": json.dumps({"codes": {"code": 'tool "x" { hard deny when ; }', "language": "sqrt"}})}
+    client = openai.OpenAI(api_key=key, base_url=f"{airlock.url}/control/chat/openai/v1", default_headers=headers,
+                           max_retries=0)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="fake-model", messages=[{"role": "user", "content": "x"}])
+    assert "X-Policy" in str(caught.value) and "line 1" in str(caught.value)
+    assert caught.value.body["param"] == "X-Policy.codes"
+    assert fake_llm.requests == []

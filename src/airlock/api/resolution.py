@@ -62,10 +62,13 @@ class Resolutions:
         check_arch_fields(config)
         check_models_allowed(self.settings, [config.pllm_model, config.qllm_model], "byok" if has_byok else None)
         try:
-            policy = session_policy(config) if config.arch == "single-llm" else None
-        except PolicyConfigError:
-            policy = None
-        return Resolved(config, policy)
+            policy = session_policy(config)
+        except PolicyConfigError as exc:
+            if exc.authority == "header":  # the caller's own code: a 400 in both modes, before any model
+                raise ApiError(400, f"X-Policy: codes: {exc}", param="X-Policy.codes") from None
+            policy = None  # the key's saved policy: the agent says whose it is
+        # The dual-LLM engine builds its own stack (the planner may add layers during a turn).
+        return Resolved(config, policy if config.arch == "single-llm" else None)
 
 
 def check_content_guards(config: Any) -> None:
