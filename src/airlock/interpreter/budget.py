@@ -96,6 +96,15 @@ class Budget:
             self.mem_unsampled = 0
             self.mem_base = rss_bytes() - self.mem_grown
 
+    def iteration(self, n: int) -> None:
+        """The ``n``-th iteration of one loop or comprehension: its count limit, one step, and
+        the periodic clock/memory check (the one tick every looping construct shares)."""
+        if n > self.lim.max_loop_iterations:
+            self.loop_limit(n)
+        self.steps += 1
+        if self.steps >= self.next_check:
+            self.tick()
+
     def loop_limit(self, n: int) -> None:
         if n > self.lim.max_loop_iterations:
             raise ResourceLimitExceeded(

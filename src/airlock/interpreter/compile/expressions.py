@@ -707,7 +707,6 @@ class ExpressionCompiler:
             out_dict = DictObj()
             saved = it.pc
             serial = it.serial_mark()
-            limit = b.lim.max_loop_iterations
             maxc = b.lim.max_collection_len
             # Which elements the result holds: the iterables' structure and the filters (explicit).
             selection = [NEUTRAL]
@@ -728,11 +727,7 @@ class ExpressionCompiler:
                 n = 0
                 for x in iterate(it, sv, s):
                     n += 1
-                    if n > limit:
-                        b.loop_limit(n)
-                    b.steps += 1
-                    if b.steps >= b.next_check:
-                        b.tick()
+                    b.iteration(n)
                     tgt(child, x)
                     ok = True
                     for cond in ifs:

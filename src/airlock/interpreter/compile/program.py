@@ -303,17 +303,12 @@ class Compiler(ExpressionCompiler, ClassCompiler):
             c = it.proj(s)
             if c is not NEUTRAL and not covers(saved, c):
                 it.pc = mm(saved, c)
-            limit = b.lim.max_loop_iterations
             n = 0
             r = None
             try:
                 for x in iterate(it, itv, s):
                     n += 1
-                    if n > limit:
-                        b.loop_limit(n)
-                    b.steps += 1
-                    if b.steps >= b.next_check:
-                        b.tick()
+                    b.iteration(n)
                     tgt(fr, x)
                     r = body(fr)
                     if r is not None:
@@ -346,7 +341,6 @@ class Compiler(ExpressionCompiler, ClassCompiler):
             b = it.budget
             saved = it.pc
             serial = it.serial_mark()
-            limit = b.lim.max_loop_iterations
             n = 0
             r = None
             try:
@@ -362,11 +356,7 @@ class Compiler(ExpressionCompiler, ClassCompiler):
                             r = orelse(fr)
                         return r
                     n += 1
-                    if n > limit:
-                        b.loop_limit(n)
-                    b.steps += 1
-                    if b.steps >= b.next_check:
-                        b.tick()
+                    b.iteration(n)
                     r = body(fr)
                     if r is not None:
                         if r == BREAK:
