@@ -211,3 +211,14 @@ def test_no_guard_opens_a_socket_or_downloads_anything():
     assert proc.returncode == 0, proc.stderr
     assert "ATTEMPTS []" in proc.stdout
     assert "'pii:email'" in proc.stdout and "'toxic'" in proc.stdout and "'healthcare'" in proc.stdout
+
+
+def test_a_tool_result_is_scanned_as_json_when_it_is_json_and_as_text_otherwise():
+    from airlock.guards import scannable
+
+    assert scannable('{"to": "a@b.c"}') == {"to": "a@b.c"}
+    assert scannable("[1, 2]") == [1, 2]
+    assert scannable("{not json") == "{not json"
+    assert scannable("plain text") == "plain text"
+    deep = "[" * 100_000 + "]" * 100_000  # a hostile result: too deep to decode is still scanned, as text
+    assert scannable(deep) == deep

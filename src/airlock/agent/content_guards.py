@@ -25,7 +25,7 @@ from airlock.agent.conversation import Usage
 from airlock.agent.dual_llm.llms import parse_json
 from airlock.agent.wire.items import answer_units
 from airlock.agent.wire.tool_results import TEXT_PART, TEXT_PART_TYPES, tool_result_slots
-from airlock.guards import GuardSet, Redactor, Scan
+from airlock.guards import GuardSet, Redactor, Scan, scannable
 from airlock.meta import NEUTRAL, Meta, SessionMeta, StrSet, Tagged
 from airlock.policy.decision import Decision, FiredRule
 from airlock.providers import UpstreamClient
@@ -70,8 +70,8 @@ class ContentGuards:
         for slot in tool_result_slots(api, body):
             content = slot.holder[slot.key]
             if isinstance(content, str):
-                scan = await self._scan(_as_json(content), "result")
-                slot.holder[slot.key] = _as_text(content, scan)
+                scan = await self._scan(scannable(content), "result")
+                slot.holder[slot.key] = scan.text_after if scan.redacted else content
             elif isinstance(content, list):
                 texts = [p.get("text") if isinstance(p, dict) and p.get("type") in TEXT_PART_TYPES else None for p in content]
                 scan = await self._scan([t for t in texts if isinstance(t, str)], "result")
@@ -159,22 +159,6 @@ class GuardedPolicy:
 def _deny(tool: str, details: list[str], reason: str) -> Decision:
     fired = [FiredRule(kind="guard", effect="deny", level="hard", tool_pattern=tool, description=d) for d in details]
     return Decision(tool, "hard_denied", fired, reason=reason, policy="guard")
-
-
-def _as_json(text: str) -> Any:
-    """A JSON tool result is scanned as JSON (keys are context for values); other text as text."""
-    if text[:1] in ("{", "["):
-        try:
-            return json.loads(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _as_text(original: str, scan: Scan) -> str:
-    if not scan.redacted:
-        return original
-    return scan.value if isinstance(scan.value, str) else json.dumps(scan.value, ensure_ascii=False)
 
 
 def _add_usage(api: ApiFormat, answer: dict[str, Any], usage: Usage) -> None:

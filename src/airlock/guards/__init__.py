@@ -16,7 +16,7 @@ Tags: ``toxic``, ``healthcare``, ``finance``, ``pii`` plus one of ``pii:email``,
 
 from airlock.guards.base import Finding, Guard, Span, Where
 from airlock.guards.errors import GuardConfigError, GuardError, GuardUnavailable
-from airlock.guards.guardset import BLOCKERS, CLASSIFIERS, Block, GuardSet, Scan
+from airlock.guards.guardset import BLOCKERS, CLASSIFIERS, Block, GuardSet, Scan, scannable
 from airlock.guards.llm_classifier import AskJson
 from airlock.guards.modes import MODES, Mode
 from airlock.guards.pii_redaction import TAGS as PII_TAGS
@@ -26,5 +26,5 @@ TAGS = ("toxic", "healthcare", "finance", "pii", *PII_TAGS, "url", "file_path")
 
 __all__ = [
     "AskJson", "BLOCKERS", "Block", "CLASSIFIERS", "Finding", "Guard", "GuardConfigError", "GuardError", "GuardSet",
-    "GuardUnavailable", "MODES", "Mode", "PII_TAGS", "Redactor", "Scan", "Span", "TAGS", "Where",
+    "GuardUnavailable", "MODES", "Mode", "PII_TAGS", "Redactor", "Scan", "Span", "TAGS", "Where", "scannable",
 ]

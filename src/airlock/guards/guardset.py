@@ -94,6 +94,17 @@ class Scan:
         return bool(self.blocks)
 
 
+def scannable(text: str) -> Any:
+    """A tool result as the guards read it: JSON text as JSON (keys are context for values, and
+    redaction keeps the shape), other text as text. Nesting too deep to decode is text too."""
+    if text[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            pass
+    return text
+
+
 @dataclass(slots=True)
 class _Leaf:
     path: str

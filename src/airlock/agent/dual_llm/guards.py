@@ -15,10 +15,9 @@ consistent across the session; it stores keyed hashes of entities, never the ent
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from airlock.guards import GuardSet, Redactor, Scan
+from airlock.guards import GuardSet, Redactor, Scan, scannable
 
 from .llms import Llms
 
@@ -40,21 +39,11 @@ async def scan_result(features: dict[str, Any], state: dict[str, Any], raw: Any,
         return await llms.ask_json(system, [{"role": "user", "content": user}], model=llms.qllm_model,
                                    json_schema=schema)
 
-    value = _as_json(raw) if isinstance(raw, str) else raw
+    value = scannable(raw) if isinstance(raw, str) else raw
     scan: Scan = await guards.scan_value_async(value, "result", redactor, ask_json if guards.needs_llm else None)
     state["redactor"] = redactor.to_json()
     if not scan.redacted:
         return raw, sorted(scan.tags)
     if isinstance(raw, str):
-        return (scan.value if isinstance(scan.value, str) else json.dumps(scan.value, ensure_ascii=False)), sorted(scan.tags)
+        return scan.text_after, sorted(scan.tags)
     return scan.value, sorted(scan.tags)
-
-
-def _as_json(text: str) -> Any:
-    """A JSON result is scanned as JSON (keys are context for values); other text as text."""
-    if text[:1] in ("{", "["):
-        try:
-            return json.loads(text)
-        except ValueError:
-            pass
-    return text
