@@ -31,6 +31,7 @@ from airlock.agent.tool_ids import (
     ResponseIdRewriter, UnknownToolCallId, restore_previous_response, restore_upstream_ids,
 )
 from airlock.api.errors import ApiError, stream_error_event
+from airlock.api.resolution import header_policy_error
 from airlock.jsonsafe import JsonInputError, loads
 from airlock.meta import Meta, SessionMeta
 from airlock.policy import LLM_BLOCKED_TAG, PolicyStack
@@ -232,7 +233,7 @@ def _policy(call: Call) -> PolicyStack:
         return session_policy(call.config)
     except PolicyConfigError as exc:
         if exc.authority == "header":
-            raise ApiError(400, f"X-Policy: codes: {exc}", param="X-Policy.codes") from None
+            raise header_policy_error(exc) from None
         raise ApiError(500, f"This key's saved policy does not compile ({exc}); the operator must fix it.",
                        "server_error") from None
 

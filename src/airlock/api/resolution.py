@@ -65,10 +65,14 @@ class Resolutions:
             policy = session_policy(config)
         except PolicyConfigError as exc:
             if exc.authority == "header":  # the caller's own code: a 400 in both modes, before any model
-                raise ApiError(400, f"X-Policy: codes: {exc}", param="X-Policy.codes") from None
+                raise header_policy_error(exc) from None
             policy = None  # the key's saved policy: the agent says whose it is
         # The dual-LLM engine builds its own stack (the planner may add layers during a turn).
         return Resolved(config, policy if config.arch == "single-llm" else None)
+
+
+def header_policy_error(exc: PolicyConfigError) -> ApiError:
+    return ApiError(400, f"X-Policy: codes: {exc}", param="X-Policy.codes")
 
 
 def check_content_guards(config: Any) -> None:
@@ -118,4 +122,5 @@ def check_models_allowed(settings: Any, models: list[str | None], byok: str | No
             )
 
 
-__all__ = ["Resolutions", "Resolved", "check_arch_fields", "check_content_guards", "check_models_allowed"]
+__all__ = ["Resolutions", "Resolved", "check_arch_fields", "check_content_guards", "check_models_allowed",
+           "header_policy_error"]
