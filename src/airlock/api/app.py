@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -42,21 +41,6 @@ class Services:
         if config.arch != "dual-llm":
             return self.single_llm
         return self.dual_llm_agent()
-
-    def warm_dual_llm(self) -> None:
-        """Import and build what the first dual-LLM request needs before the server accepts one:
-        the planner's modules, the SQRT parser and anyio's asyncio backend (imported by the first
-        upstream call) took the first session 104 ms vs 5 ms later."""
-        import anyio._backends._asyncio  # noqa: F401
-
-        from airlock.policy import warm_up
-
-        with contextlib.suppress(ApiError):  # a build without the dual-LLM agent serves single-LLM only
-            self.dual_llm_agent()
-            from airlock.agent.dual_llm.prompts import template
-
-            template("pllm")  # the prompt templates are read from disk once
-        warm_up()
 
     def dual_llm_agent(self):
         if self.dual_llm is None:
@@ -104,7 +88,6 @@ def create_app(settings: Settings | None = None, store: Any = None) -> "LlmRoute
         if settings.warm_start:
             from airlock.api.warmup import warm_up
 
-            services.warm_dual_llm()
             took = await warm_up(services)
             log.info("warm-up done in %.0f ms", took * 1e3)
         services.ready = True

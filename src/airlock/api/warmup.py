@@ -17,6 +17,7 @@ A warm-up failure is logged and start-up goes on: the warm-up only buys speed, n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import logging
@@ -55,6 +56,7 @@ async def warm_up(services: Any) -> float:
     """Run the warm-up; returns its duration in seconds."""
     t0 = time.perf_counter()
     try:
+        _build_dual_llm(services)
         await _touch_store(services.store)
         await _serve_synthetic(services)
         datetime.strptime("2026-01-01 00:00:00.000001", "%Y-%m-%d %H:%M:%S.%f")  # the stores' timestamps
@@ -68,6 +70,20 @@ async def warm_up(services: Any) -> float:
     except Exception as exc:  # noqa: BLE001 - speed only; the server must still start
         log.warning("warm-up incomplete (%s); the first requests may be slower", type(exc).__name__)
     return time.perf_counter() - t0
+
+
+def _build_dual_llm(services: Any) -> None:
+    """The dual-LLM agent, its prompt templates and the SQRT parser (with every lexer state),
+    which the synthetic single-LLM requests do not reach: the first dual-LLM session took
+    104 ms against 5 ms later (``bench/dual_llm_scale.py``)."""
+    from airlock.policy import warm_up as build_sqrt_parser
+
+    with contextlib.suppress(ApiError):  # a build without the dual-LLM agent serves single-LLM only
+        services.dual_llm_agent()
+        from airlock.agent.dual_llm.prompts import template
+
+        template("pllm")  # the prompt templates are read from disk once
+    build_sqrt_parser()
 
 
 async def _touch_store(store: Any) -> None:

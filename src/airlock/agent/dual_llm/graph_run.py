@@ -13,7 +13,8 @@
   quarantined LLM (``internal_node_mapping``). They are tools to the interpreter, so the same
   policy check as any node's runs first; ``parse_with_ai(state=...)`` is the node form (the QLLM
   returns the state update), ``parse_with_ai(query=..., output_schema=...)`` the usual one.
-* **Only nodes.** The program can call the request's tools and the server nodes, nothing else (no ``set_policy``: a graph has no planner to steer).
+* **Only nodes.** The program can call the request's tools and the server nodes, nothing else
+  (no ``set_policy``: a graph has no planner to steer).
 * **Every tool the graph declares is kept** (no TLLM tool filtering: a filtered node would
   break the graph, and the client chose the tools).
 """
