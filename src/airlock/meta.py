@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 UNIVERSAL_MARK = "*"
+#: The tag every value from outside carries under non-executable memory: the interpreter adds
+#: it, the policy presets act on it.
+NON_EXECUTABLE_TAG = "__non_executable"
 
 
 @dataclass(frozen=True, slots=True)

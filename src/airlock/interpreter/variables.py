@@ -14,14 +14,11 @@ import keyword
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from airlock.meta import NEUTRAL, Meta, StrSet
+from airlock.meta import NEUTRAL, NON_EXECUTABLE_TAG, Meta, StrSet
 
 from .flow import UNTRUSTED, mm
 from .options import RunOptions
 from .values import Value, intern_meta, wrap_json
-
-NON_EXECUTABLE = "__non_executable"
-
 
 @dataclass(frozen=True, slots=True)
 class Variable:
@@ -44,7 +41,7 @@ def outside_meta(options: RunOptions, meta: Meta) -> Meta:
     and ``__non_executable`` with non-executable memory (a tool result, a context variable)."""
     meta = mm(meta, UNTRUSTED)
     if options.non_executable_memory:
-        meta = mm(meta, Meta(tags=StrSet.of([NON_EXECUTABLE])))
+        meta = mm(meta, Meta(tags=StrSet.of([NON_EXECUTABLE_TAG])))
     return meta
 
 
@@ -61,4 +58,4 @@ def bind(variables: Mapping[str, Variable] | None, options: RunOptions, taken: M
     return out
 
 
-__all__ = ["NON_EXECUTABLE", "Variable", "bind", "outside_meta"]
+__all__ = ["Variable", "bind", "outside_meta"]

@@ -28,9 +28,10 @@ from .decision import DENIAL_HEADLINE, Decision, FiredRule, Verdict
 from .errors import ErrorItem, PolicyError
 from .evaluator import CompiledPolicy, compile_policy, initial_result_meta
 from .parser import parse
+from airlock.meta import NON_EXECUTABLE_TAG
+
 from .presets import (
     LLM_BLOCKED_TAG,
-    NON_EXECUTABLE_TAG,
     BranchingMetaPolicy,
     PolicyPresets,
 )

@@ -25,12 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from airlock.meta import Meta, StrSet
+from airlock.meta import NON_EXECUTABLE_TAG, Meta, StrSet
 
 from .decision import Decision, FiredRule
 from .errors import PolicyError
 
-NON_EXECUTABLE_TAG = "__non_executable"
 LLM_BLOCKED_TAG = "__llm_blocked"
 QLLM_TOOL = "parse_with_ai"
 MODES = ("standard", "strict", "custom")
