@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airlock import jsonsafe
-from airlock.jsonsafe import JsonInputError, loads, loads_trusted
+from airlock.jsonsafe import JsonInputError, dumps_trusted, loads, loads_trusted
 
 
 def slow_loads(data, **kw):
@@ -93,5 +93,21 @@ def test_loads_trusted_reads_what_json_dumps_wrote(value):
     assert same(loads_trusted(text), json.loads(text))
 
 
-def test_trusted_reads_constants_the_stdlib_wrote():
-    assert math.isnan(loads_trusted(json.dumps({"x": float("nan")}))["x"])
+@pytest.mark.parametrize("constant", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_trusted_json_refuses_constants(constant, as_bytes):
+    """Session state is written with orjson, which writes NaN as ``null``: reading state and
+    worker frames strictly is what keeps a constant from being changed silently on the way."""
+    text = json.dumps({"x": [1, constant]})
+    with pytest.raises(JsonInputError):
+        loads_trusted(text.encode() if as_bytes else text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=values | st.dictionaries(st.text(max_size=5), values, max_size=5),
+       odd=st.sampled_from(["", chr(0xD800), chr(0xDFFF) + " tail"]))
+def test_dumps_trusted_round_trips_exactly(value, odd):
+    """Whatever the state holds (big integers, lone surrogates that only the stdlib writes),
+    ``loads_trusted(dumps_trusted(v))`` is ``v``, types included."""
+    value = [value, odd]
+    assert same(loads_trusted(dumps_trusted(value)), json.loads(json.dumps(value)))

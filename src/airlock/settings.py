@@ -53,6 +53,9 @@ class Settings(BaseSettings):
 
     # Request limits.
     max_body_bytes: int = 10 * 1024 * 1024
+    # Memory per server process for the histories already checked (api/history.py: a resume
+    # re-posts the whole history; its checked part is not checked again). 0 turns it off.
+    history_memo_mb: float = 64.0
 
     # Planner programs: per-run limits, and the pool of worker processes that runs them.
     program_wall_time_s: float = 10.0

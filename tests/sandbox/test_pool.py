@@ -4,6 +4,7 @@ cannot take every worker, workers never see the server's secrets."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -160,3 +161,25 @@ def test_importing_the_interpreter_changes_nothing_process_wide():
            "print(before == sys.getrecursionlimit())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+NON_FINITE = ("import math\nbig = 1e308 * 10\nx = [math.nan, math.inf, -math.inf, big, float('nan'), float('-inf')]\n"
+              "print(x, math.nan)\nd = {'n': math.nan, 'i': big}\n")
+
+
+@pytest.mark.parametrize("runner", ["pool", "in-process"])
+@pytest.mark.parametrize("ending, status", [("final_return_value = [x, d]", "finished"),
+                                            ("fetch(a=x, b=d)", "suspended"), ("y = x[0] / 0", "failed")])
+async def test_non_finite_numbers_never_cross_as_json_constants(pool, runner, ending, status):
+    """Session state and worker frames are read strictly (``loads_trusted`` refuses NaN, so the
+    state can be written with orjson, which would turn it into ``null``): a program that makes
+    every non-finite float it can must still finish, suspend or fail normally, with an outcome
+    that is strict JSON. Were a constant to cross, the pool would report the worker as gone."""
+    tools = {"fetch": ToolSpec("fetch", {"type": "object", "properties": {"a": {}, "b": {}}})}
+    run = pool if runner == "pool" else InProcessRunner()
+    out = await run.run(request(NON_FINITE + ending, tools=tools), owner="k")
+    assert out.status == status, out.error.to_json() if out.status == "failed" else out.status
+    if status == "failed":
+        assert out.error.code != "resource_limit_exceeded", out.error.to_json()
+    from airlock.interpreter.outcomes import outcome_to_json
+    json.dumps(outcome_to_json(out, frozenset({"namespace", "planner"})), allow_nan=False, default=str)

@@ -22,6 +22,9 @@ class Call:
     #: The config's compiled policy stack when the API layer already has it (memoised per
     #: request shape, ``api.resolution``); ``None``: the agent builds it.
     policy: Any = None
+    #: ``api.history.Known``: the leading history items an earlier request of this session
+    #: already passed the checks with (and their parse, for the dual-LLM agent to reuse).
+    history: Any = None
 
     @property
     def api(self) -> Api:

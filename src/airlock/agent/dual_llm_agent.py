@@ -34,7 +34,7 @@ class DualLLM:
 
     async def serve(self, call: Call) -> JsonReply | StreamReply:
         try:
-            conversation = parse_conversation(call.api, call.body)
+            conversation = parse_conversation(call.api, call.body, call.history)
             params = llm_params(call.api, call.body, call.route.endpoint_type)
         except WireError as exc:
             raise ApiError(400, str(exc), param=getattr(exc, "param", None)) from None

@@ -17,6 +17,7 @@ from airlock import __version__
 from airlock.api import control, policy_gen, utility
 from airlock.api.auth import Authenticator
 from airlock.api.errors import ApiError, error_body
+from airlock.api.history import HistoryMemo
 from airlock.api.resolution import Resolutions
 from airlock.api.routing import Api, Route, control_routes
 from airlock.api.schemas import REQUEST_MODELS
@@ -35,6 +36,7 @@ class Services:
     programs: Any = None  # the pool of program workers (airlock.sandbox.ProgramPool)
     dual_llm: Any = None
     resolutions: Any = None  # airlock.api.resolution.Resolutions (memoised configs)
+    history: Any = None  # airlock.api.history.HistoryMemo (histories already checked)
     ready: bool = False  # the warm-up is over (``/control/health`` answers 200 only then)
 
     def agent_for(self, config: Any):
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None, store: Any = None) -> "LlmRoute
             single_llm=SingleLLM(upstream, the_store),
             programs=programs,
             resolutions=Resolutions(settings),
+            history=HistoryMemo(settings.history_memo_mb),
         )
         services = app.state.services
         if settings.warm_start:

@@ -7,10 +7,12 @@ from typing import Any
 from starlette.requests import Request
 
 from airlock.api.errors import ApiError
-from airlock.jsonsafe import JsonInputError, loads
+from airlock.jsonsafe import MAX_DEPTH, JsonInputError, loads
 
 
-async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+async def read_json_object(request: Request, max_bytes: int, *, check_depth: bool = True) -> dict[str, Any]:
+    """``check_depth=False``: the caller bounds the depth itself (``api.control.check_body``
+    skips the messages an earlier request of the session already checked)."""
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -30,12 +32,16 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     if not raw.strip():
         raise ApiError(400, "Request body is empty; expected a JSON object.")
     try:
-        body = loads(raw)
+        body = loads(raw, max_depth=MAX_DEPTH if check_depth else None)
     except JsonInputError as exc:
-        if exc.path:
-            raise ApiError(400, f"Request body: {exc}.", param=exc.path) from None
-        raise ApiError(400, f"Request body is {exc.reason}." if exc.reason.startswith("not ")
-                       else f"Request body is rejected: {exc.reason}.") from None
+        raise body_error(exc) from None
     if not isinstance(body, dict):
         raise ApiError(400, f"Request body must be a JSON object, got {type(body).__name__}.")
     return body
+
+
+def body_error(exc: JsonInputError) -> ApiError:
+    if exc.path:
+        return ApiError(400, f"Request body: {exc}.", param=exc.path)
+    return ApiError(400, f"Request body is {exc.reason}." if exc.reason.startswith("not ")
+                    else f"Request body is rejected: {exc.reason}.")

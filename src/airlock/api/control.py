@@ -11,13 +11,14 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from airlock.jsonsafe import dump_bytes
+from airlock.jsonsafe import JsonInputError, check_depth, dump_bytes
 
 from airlock.agent.call import Call, JsonReply, StreamReply
 from airlock.agent.graph import GraphRequestError, parse_graph
 from airlock.agent.tool_ids import sessions_in_request
-from airlock.api.body import read_json_object
+from airlock.api.body import body_error, read_json_object
 from airlock.api.errors import ApiError
+from airlock.api.history import ITEMS
 from airlock.api.routing import Api, Route
 from airlock.api.sse_response import SSEResponse
 from airlock.api.schemas import REQUEST_MODELS, describe_validation_error
@@ -30,8 +31,10 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 async def handle(request: Request, route: Route) -> Response:
     services = request.app.state.services
     key = await services.auth.authenticate(request)
-    body = await read_json_object(request, services.settings.max_body_bytes)
-    validate_body(route, body)
+    body = await read_json_object(request, services.settings.max_body_bytes, check_depth=False)
+    known = services.history.recall(key.id, request.headers.get("x-session-id"), route.api, body)
+    check_body(route, body, known.count)
+    services.history.keep(known)
     try:
         graph = parse_graph(route.endpoint_type, body)
     except GraphRequestError as exc:
@@ -53,7 +56,7 @@ async def handle(request: Request, route: Route) -> Response:
         raise ApiError(exc.status, exc.message, param=exc.param) from None
 
     call = Call(route=route, key=key, config=config, body=body, session=session, byok_key=byok,
-                policy=resolved.policy, graph=graph)
+                policy=resolved.policy, graph=graph, history=known)
     agent = services.agent_for(config)
     reply = await agent.serve(call)
     if isinstance(reply, StreamReply):
@@ -62,14 +65,29 @@ async def handle(request: Request, route: Route) -> Response:
     return SafeJSONResponse(reply.body, status_code=reply.status, headers={"X-Session-ID": reply.session_id})
 
 
-def validate_body(route: Route, body: dict) -> None:
-    """The one validation of the body: the fields Airlock reads have the types it assumes (a
-    precise 400 otherwise). The agents then read the parsed dict, which passed it."""
+def check_body(route: Route, body: dict, known: int = 0) -> None:
+    """The one check of the body: bounded depth, and the fields Airlock reads have the types it
+    assumes (a precise 400 otherwise). The agents then read the parsed dict, which passed it.
+
+    ``known``: leading history items an earlier request of the session passed these checks
+    with (``api.history``); each check is a function of one item, so the rest is what is left."""
+    rest = body
+    if known:
+        field = ITEMS[route.api]
+        rest = {**body, field: body[field][known:]}
     try:
-        REQUEST_MODELS[route.api].__pydantic_validator__.validate_python(body)
+        check_depth(rest)
+    except JsonInputError as exc:
+        raise body_error(exc) from None
+    validator = REQUEST_MODELS[route.api].__pydantic_validator__
+    try:
+        validator.validate_python(rest)
     except ValidationError as exc:
+        if known:  # the whole body names the failing item by its own index
+            return check_body(route, body)
         param, message = describe_validation_error(exc)
         raise ApiError(400, message, param=param) from None
+
 
 
 class SafeJSONResponse(JSONResponse):
@@ -107,4 +125,4 @@ def previous_response_session(api: Api, body: dict, arch: str) -> list[str]:
 # Kept importable from here (policy_gen uses the allow-list check).
 from airlock.api.resolution import check_content_guards, check_models_allowed  # noqa: E402
 
-__all__ = ["handle", "validate_body", "check_content_guards", "check_models_allowed", "SafeJSONResponse"]
+__all__ = ["handle", "check_body", "check_content_guards", "check_models_allowed", "SafeJSONResponse"]

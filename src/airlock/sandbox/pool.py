@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from airlock.interpreter.errors import ResourceLimitExceeded
+from airlock.jsonsafe import loads_trusted
 from airlock.interpreter.outcomes import Failed, Outcome, outcome_from_json
 
 from .execute import execute
@@ -89,7 +90,7 @@ class InProcessRunner:
 
     async def run(self, request: RunRequest, *, owner: str, handle: str | None = None) -> Outcome:
         data = await asyncio.to_thread(execute, request)
-        return outcome_from_json(json.loads(json.dumps(data, default=str)))
+        return outcome_from_json(loads_trusted(json.dumps(data, default=str)))
 
     async def close(self) -> None:
         return None
@@ -139,7 +140,7 @@ class _Worker:
 async def _read_frame(reader: asyncio.StreamReader) -> Any:
     head = await reader.readexactly(HEADER.size)
     (n,) = HEADER.unpack(head)
-    return json.loads(await reader.readexactly(n))
+    return loads_trusted(await reader.readexactly(n))
 
 
 def _frame(obj: Any) -> bytes:

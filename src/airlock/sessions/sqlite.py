@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import create_engine
 
-from airlock.jsonsafe import loads_trusted
+from airlock.jsonsafe import dumps_trusted, loads_trusted
 from airlock.sessions.migrate import upgrade_connection
 from airlock.sessions.records import KeyRecord, SessionRecord
 from airlock.sessions.store import SessionConflict
@@ -141,7 +141,7 @@ class SqliteStore:
         # strptime calls (~35 µs) on every request.
         now_dt = datetime.now(timezone.utc)
         now = now_dt.strftime(_FORMAT)
-        state = json.dumps(record.state, separators=(",", ":"))
+        state = dumps_trusted(record.state)
         if record.version == 0:
             try:
                 self.db.execute(

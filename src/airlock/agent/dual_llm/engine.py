@@ -390,6 +390,8 @@ class _Request:
             views.add("namespace")
         if fsm.enable_multistep_planning or self.config.pllm_prompt.debug_info_level == "extra":
             views.add("planner")
+        if self.config.response_format.include_policy_check_history:
+            views.add("history")  # else only the internal tools' checks come back (what the engine reads)
         request = RunRequest(cur["program"], specs, tuple(self._internal_names()),
                              policy_spec(self.config, self.state["policies"], auto_policy.code_of(self.state)).to_json(),
                              record, session, options,

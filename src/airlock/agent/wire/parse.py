@@ -25,21 +25,30 @@ from airlock.providers.registry import ApiFormat
 __all__ = ["parse_conversation"]
 
 
-def parse_conversation(api: ApiFormat | str, body: dict[str, Any]) -> Conversation:
-    """Read ``body`` (already a JSON object) as a request of ``api``."""
+def parse_conversation(api: ApiFormat | str, body: dict[str, Any], history: Any = None) -> Conversation:
+    """Read ``body`` (already a JSON object) as a request of ``api``.
+
+    ``history`` (``api.history.Known``): the parse of the history's leading items from an
+    earlier request of the session is reused, and this one's is attached for the next. The
+    messages are shared between those requests, so nothing downstream may change them (the one
+    change here, naming tool results, gives a shared message the name it already has)."""
     if not isinstance(body, dict):
         raise WireError("body", "expected a JSON object")
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise WireError("model", "expected a non-empty string")
     api = ApiFormat(api)
+    known = history.earlier_parse() if history is not None else None
+    cuts: list[int] = []
     if api is ApiFormat.CHAT_COMPLETIONS:
-        messages, tools = chat_messages(body), chat_tools(body.get("tools"))
+        messages, tools = chat_messages(body, known, cuts), chat_tools(body.get("tools"))
     elif api is ApiFormat.MESSAGES:
-        messages, tools = anthropic_messages(body), anthropic_tools(body.get("tools"))
+        messages, tools = anthropic_messages(body, known, cuts), anthropic_tools(body.get("tools"))
     else:
         messages, tools = responses_input(body), responses_tools(body.get("tools"))
     name_tool_results(messages)
+    if history is not None and cuts:
+        history.attach(messages[len(messages) - cuts[-1]:], cuts)
     # Responses clients chain with previous_response_id and post only the new items.
     continues = ApiFormat(api) is ApiFormat.RESPONSES and bool(body.get("previous_response_id"))
     return Conversation(messages=messages, tools=tools, model=model, stream=bool(body.get("stream")), continues=continues)

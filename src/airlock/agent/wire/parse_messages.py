@@ -22,28 +22,37 @@ _ANTHROPIC_SKIP = frozenset({"thinking", "redacted_thinking"})
 _ANTHROPIC_MEDIA = frozenset({"image", "document", "search_result"})
 
 
-def anthropic_messages(body: dict[str, Any]) -> list[Message]:
+def anthropic_messages(body: dict[str, Any], known: tuple[list[Message], list[int]] | None = None,
+                       cuts: list[int] | None = None) -> list[Message]:
+    """``known`` and ``cuts`` as for ``chat_messages``; both count the ``messages`` items' own
+    messages only (the system prompt is its own field, read every time)."""
     out: list[Message] = []
     system = body.get("system")
     if system is not None:
         text = text_of(system, "system", _ANTHROPIC_TEXT)
         if text:
             out.append(Message(role="system", content=text))
-    for i, raw in enumerate(as_list(body.get("messages"), "messages", non_empty=True)):
+    base = len(out)
+    if known:
+        out.extend(known[0])
+        if cuts is not None:
+            cuts.extend(known[1])
+    items = as_list(body.get("messages"), "messages", non_empty=True)
+    for i in range(len(known[1]) if known else 0, len(items)):
         param = f"messages.{i}"
-        m = as_dict(raw, param)
+        m = as_dict(items[i], param)
         role = m.get("role")
         if role not in ("user", "assistant"):
             raise WireError(f"{param}.role", f"expected 'user' or 'assistant', got {role!r}")
         content = m.get("content")
         if isinstance(content, str):
             out.append(Message(role=role, content=content))
-            continue
-        blocks = as_list(content, f"{param}.content")
-        if role == "assistant":
-            out.append(_anthropic_assistant(blocks, f"{param}.content"))
+        elif role == "assistant":
+            out.append(_anthropic_assistant(as_list(content, f"{param}.content"), f"{param}.content"))
         else:
-            out.extend(_anthropic_user(blocks, f"{param}.content"))
+            out.extend(_anthropic_user(as_list(content, f"{param}.content"), f"{param}.content"))
+        if cuts is not None:
+            cuts.append(len(out) - base)
     return out
 
 
