@@ -183,3 +183,29 @@ async def test_non_finite_numbers_never_cross_as_json_constants(pool, runner, en
         assert out.error.code != "resource_limit_exceeded", out.error.to_json()
     from airlock.interpreter.outcomes import outcome_to_json
     json.dumps(outcome_to_json(out, frozenset({"namespace", "planner"})), allow_nan=False, default=str)
+
+
+def test_the_zygote_builds_the_policy_stacks_it_is_given():
+    """Forks inherit what the zygote built: a worker's first run of a usual stack is a cache hit."""
+    from airlock.agent.authority import default_policy_specs
+    from airlock.policy import build_policy
+    from airlock.sandbox import worker
+
+    specs = default_policy_specs()
+    assert {s.layers[0].mode for s in specs} == {"standard", "strict", "custom"}
+    assert all(s.layers[0].presets.enable_non_executable_memory for s in specs)  # the dual-LLM defaults
+    build_policy.cache_clear()
+    worker._warm([json.dumps(s.to_json()) for s in specs] + ["not a spec"])
+    hits = build_policy.cache_info().hits
+    for s in specs:
+        build_policy(s)
+    assert build_policy.cache_info().hits == hits + len(specs)
+
+
+async def test_a_pool_given_an_unreadable_warm_policy_still_runs():
+    p = ProgramPool(PoolSettings(workers_min=1, warm_policies=("{not json", json.dumps({"layers": "x"}))))
+    await p.start()
+    try:
+        assert (await p.run(request("final_return_value = 5"), owner="k")).value["value"] == 5
+    finally:
+        await p.close()

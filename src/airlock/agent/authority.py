@@ -50,6 +50,20 @@ def policy_spec(config: Any, planner: Sequence[str] = (), generated: str | None 
     return spec
 
 
+def default_policy_specs() -> list[PolicySpec]:
+    """The policy stacks of dual-LLM sessions under the default config, one per mode: what the
+    program workers build before the first run (a worker compiling the dual-LLM preset stack
+    inside the first session's first run cost it 2.5 ms, ``bench/dual_llm_scale.py``)."""
+    import json
+
+    from airlock.config.resolver import resolve
+    from airlock.policy.presets import MODES
+
+    return [policy_spec(resolve("chat", key_base={"arch": "dual-llm"}, x_features=None,
+                                x_policy=json.dumps({"mode": mode}), x_config=None, model=None, byok_key=None))
+            for mode in MODES]
+
+
 def session_policy(config: Any, planner: Sequence[str] = (), generated: str | None = None) -> PolicyStack:
     """The compiled (cached) stack for a resolved config plus the planner's policies."""
     try:
@@ -71,4 +85,4 @@ def planner_code_error(code: Any) -> str | None:
     return None
 
 
-__all__ = ["PolicyConfigError", "planner_code_error", "policy_spec", "session_policy"]
+__all__ = ["PolicyConfigError", "default_policy_specs", "planner_code_error", "policy_spec", "session_policy"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -75,7 +76,15 @@ def create_app(settings: Settings | None = None, store: Any = None) -> "LlmRoute
         from airlock.sandbox import PoolSettings, ProgramPool
 
         upstream = UpstreamClient(settings)
-        programs = ProgramPool(PoolSettings.from_settings(settings))
+        pool_settings = PoolSettings.from_settings(settings)
+        if settings.warm_start:  # the workers' first runs skip compiling the usual policy stacks
+            from dataclasses import replace
+
+            from airlock.agent.authority import default_policy_specs
+
+            pool_settings = replace(pool_settings, warm_policies=tuple(
+                json.dumps(spec.to_json()) for spec in default_policy_specs()))
+        programs = ProgramPool(pool_settings)
         await programs.start()  # workers warm before the first request
         app.state.services = Services(
             settings=settings,

@@ -68,6 +68,9 @@ class PoolSettings:
     warm_runs: int = 64
     warm_ttl_s: float = 300.0
     warm_mb: float = 128.0
+    #: Policy stacks (``PolicySpec`` JSON texts) the zygote builds before it forks, so a worker's
+    #: first run does not compile them (the host knows which: ``agent.authority``).
+    warm_policies: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, s: Any) -> "PoolSettings":
@@ -220,6 +223,7 @@ class ProgramPool:
                         "--memory-mb", str(self.settings.worker_memory_mb),
                         "--warm-runs", str(self.settings.warm_runs), "--warm-ttl-s", str(self.settings.warm_ttl_s),
                         "--warm-mb", str(self.settings.warm_mb),
+                        *(arg for spec in self.settings.warm_policies for arg in ("--warm-policy", spec)),
                         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                         stderr=asyncio.subprocess.DEVNULL, env=_worker_env())
                     assert z.stdout is not None
