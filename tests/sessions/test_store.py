@@ -132,3 +132,27 @@ async def test_concurrent_writers_exactly_one_wins(store):
 
     results = await asyncio.gather(*(write(n) for n in range(5)))
     assert results.count(True) == 1
+
+
+async def test_sqlite_checkpoints_in_its_own_thread_and_stops_with_the_store(tmp_path):
+    """The write that crosses the WAL threshold no longer runs the checkpoint itself: the store's
+    thread does, while the writer keeps a far threshold as its backstop. Sessions survive it."""
+    s = SqliteStore(f"sqlite:///{tmp_path / 'c.db'}")
+    await s.start()
+    record = SessionRecord("s-1", "k", "dual-llm", {"blob": "x" * 200_000})
+    for i in range(15):  # 3 MB written: past the thread's threshold
+        record.state["i"] = i
+        record = await s.save_session(record)
+    assert s.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 10_000
+    checkpointer = s._checkpointer
+    for _ in range(100):
+        if checkpointer.done:
+            break
+        await asyncio.sleep(0.05)
+    assert checkpointer.done >= 1
+    assert (await s.get_session("s-1")).state["i"] == 14
+    await s.close()
+    assert not checkpointer._thread.is_alive()
+    again = SqliteStore(f"sqlite:///{tmp_path / 'c.db'}")
+    assert (await again.get_session("s-1")).version == 15
+    await again.close()
