@@ -209,3 +209,24 @@ async def test_a_pool_given_an_unreadable_warm_policy_still_runs():
         assert (await p.run(request("final_return_value = 5"), owner="k")).value["value"] == 5
     finally:
         await p.close()
+
+
+async def test_an_answer_that_does_not_decode_fails_the_run_as_internal(pool, monkeypatch):
+    """A worker frame that is not the strict JSON frames must be (a NaN, say) fails the run with
+    ``internal_error`` and retires that worker; it is not reported as the program's memory limit."""
+    from airlock.jsonsafe import JsonInputError
+    from airlock.sandbox import pool as pool_module
+
+    real = pool_module.loads_trusted
+
+    def refuse(data):
+        if b'"outcome"' in data:
+            raise JsonInputError("NaN is not a JSON value")
+        return real(data)
+
+    monkeypatch.setattr(pool_module, "loads_trusted", refuse)
+    out = await pool.run(request("final_return_value = 1"), owner="k")
+    assert out.status == "failed" and out.error.code == "internal_error", out.error.to_json()
+    assert pool.stats["crashed"] == 1
+    monkeypatch.setattr(pool_module, "loads_trusted", real)
+    assert (await pool.run(request("final_return_value = 2"), owner="k")).value["value"] == 2

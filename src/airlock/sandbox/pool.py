@@ -32,8 +32,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from airlock.interpreter.errors import ResourceLimitExceeded
-from airlock.jsonsafe import loads_trusted
+from airlock.interpreter.errors import InterpreterError, ResourceLimitExceeded
+from airlock.jsonsafe import JsonInputError, loads_trusted
 from airlock.interpreter.outcomes import Failed, Outcome, outcome_from_json
 
 from .execute import execute
@@ -411,6 +411,13 @@ class ProgramPool:
             self.stats["killed"] += 1
             await self._discard(worker)
             raise
+        except JsonInputError:
+            # A frame that does not decode (a NaN, say: state and frames must hold none) is the
+            # worker's fault, not the program's limits: the run fails, the worker is not reused.
+            self.stats["crashed"] += 1
+            await self._discard(worker)
+            return Failed(InterpreterError("internal error: the worker's answer could not be read",
+                                           code="internal_error"), [], request.record, session=request.session)
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError, ValueError):
             self.stats["crashed"] += 1
             await self._discard(worker)
