@@ -43,7 +43,9 @@ def _serve(app) -> tuple[uvicorn.Server, int]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="error", access_log=False))
-    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    server.thread = thread  # joined by ``run``: a server still shutting down as the process exits crashed it
     deadline = time.monotonic() + 15
     while not server.started:
         if time.monotonic() > deadline:
@@ -93,6 +95,8 @@ def run(say: Callable[[str], None] = print) -> int:
             content = json.loads(message["content"])
     finally:
         airlock.should_exit = replay.should_exit = True
+        for server in (airlock, replay):
+            server.thread.join(timeout=30)
     say("3. The quarantined reader obeyed the injection and answered attacker@evil.com,")
     say("   but the plan was fixed before the email was read, and the policy checked send_email:")
     say("   status: " + content["status"])

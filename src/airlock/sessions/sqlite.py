@@ -17,6 +17,7 @@ The writer keeps a far threshold of its own as the backstop should the thread fa
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import json
@@ -24,6 +25,7 @@ import logging
 import sqlite3
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -69,6 +71,17 @@ def sqlite_path(url: str) -> str:
     return url.split(":///", 1)[1] if ":///" in url else url
 
 
+_LIVE: "weakref.WeakSet[_Checkpointer]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Stop every checkpoint thread before the interpreter finalizes: one still inside SQLite
+    (or closing its connection) while modules are torn down can crash the process."""
+    for checkpointer in list(_LIVE):
+        checkpointer.close()
+
+
 class _Checkpointer:
     """A thread with its own connection that runs a passive WAL checkpoint each time the writer
     has written ``_CHECKPOINT_BYTES``. sqlite3 releases the GIL while SQLite works, so the copy
@@ -81,6 +94,7 @@ class _Checkpointer:
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="airlock-sqlite-checkpoint", daemon=True)
         self._thread.start()
+        _LIVE.add(self)
 
     def request(self) -> None:
         self._wake.set()
