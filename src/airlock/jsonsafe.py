@@ -83,13 +83,7 @@ def loads(data: str | bytes, *, surrogates: Literal["reject", "replace"] = "reje
             if max_depth is not None:
                 check_depth(value, max_depth)
             return value
-    if isinstance(data, (bytes, bytearray)):
-        try:
-            text = bytes(data).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise JsonInputError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    else:
-        text = data
+    text = _text(data)
     try:
         value = _DECODERS[unique_keys, constants].decode(text)
     except RecursionError:
@@ -102,6 +96,15 @@ def loads(data: str | bytes, *, surrogates: Literal["reject", "replace"] = "reje
     if _SURROGATE_ESCAPE.search(text) or (not isinstance(data, (bytes, bytearray)) and _SURROGATE.search(text)):
         value = _surrogates(value, surrogates)
     return value
+
+
+def _text(data: str | bytes) -> str:
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            return bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JsonInputError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    return data
 
 
 def _fast(data: str | bytes) -> Any:
@@ -128,7 +131,7 @@ def loads_trusted(text: str | bytes) -> Any:
     value = _fast(text)
     if value is _MISS:
         try:
-            value = _DECODERS[False, False].decode(text.decode("utf-8") if isinstance(text, (bytes, bytearray)) else text)
+            value = _DECODERS[False, False].decode(_text(text))
         except JsonInputError:
             raise
         except ValueError as exc:
@@ -206,5 +209,5 @@ def find_surrogate(value: Any) -> str | None:
     return None
 
 
-__all__ = ["JsonInputError", "MAX_DEPTH", "check_depth", "dump_bytes", "find_surrogate", "loads", "loads_trusted", "dumps_trusted",
-           "scrub"]
+__all__ = ["JsonInputError", "MAX_DEPTH", "check_depth", "dump_bytes", "dumps_trusted", "find_surrogate", "loads",
+           "loads_trusted", "scrub"]

@@ -31,8 +31,10 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 async def handle(request: Request, route: Route) -> Response:
     services = request.app.state.services
     key = await services.auth.authenticate(request)
+    headers = request.headers
+    header_id = headers.get("x-session-id")
     body = await read_json_object(request, services.settings.max_body_bytes, check_depth=False)
-    known = services.history.recall(key.id, request.headers.get("x-session-id"), route.api, body)
+    known = services.history.recall(key.id, header_id, route.api, body)
     check_body(route, body, known.count)
     services.history.keep(known)
     try:
@@ -40,13 +42,11 @@ async def handle(request: Request, route: Route) -> Response:
     except GraphRequestError as exc:
         raise ApiError(400, exc.message, param=exc.param, code="invalid_graph") from None
 
-    headers = request.headers
     byok = headers.get("x-api-key") or None
     resolved = services.resolutions.get(route, key, headers, body["model"], byok)
     config = resolved.config
 
     try:
-        header_id = headers.get("x-session-id")
         # The history's ids matter only without the header (a K-call history names 2K of them).
         history_ids = sessions_in_request(route.api, body) if header_id is None else []
         if header_id is None:
@@ -87,7 +87,6 @@ def check_body(route: Route, body: dict, known: int = 0) -> None:
             return check_body(route, body)
         param, message = describe_validation_error(exc)
         raise ApiError(400, message, param=param) from None
-
 
 
 class SafeJSONResponse(JSONResponse):

@@ -39,19 +39,18 @@ TOOLS = [
 ]
 
 
-def _serve(app) -> tuple[uvicorn.Server, int]:
+def _serve(app) -> tuple[uvicorn.Server, threading.Thread, int]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="error", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    server.thread = thread  # joined by ``run``: a server still shutting down as the process exits crashed it
     deadline = time.monotonic() + 15
     while not server.started:
         if time.monotonic() > deadline:
             raise RuntimeError("demo server did not start")
         time.sleep(0.01)
-    return server, sock.getsockname()[1]
+    return server, thread, sock.getsockname()[1]
 
 
 def run(say: Callable[[str], None] = print) -> int:
@@ -61,7 +60,7 @@ def run(say: Callable[[str], None] = print) -> int:
     from airlock.settings import Settings
 
     workdir = Path(tempfile.mkdtemp(prefix="airlock-demo-"))
-    replay, replay_port = _serve(replay_app(load_answers()))
+    replay, replay_thread, replay_port = _serve(replay_app(load_answers()))
     settings = Settings(database_url=f"sqlite:///{workdir / 'demo.db'}",
                         openai_compatible_base_url=f"http://127.0.0.1:{replay_port}/v1", allowed_models="*")
     secret, record = mint_key("demo", {"arch": "dual-llm"})
@@ -73,7 +72,7 @@ def run(say: Callable[[str], None] = print) -> int:
         await store.close()
 
     asyncio.run(add_key())
-    airlock, port = _serve(create_app(settings))
+    airlock, airlock_thread, port = _serve(create_app(settings))
     url = f"http://127.0.0.1:{port}/control/chat/openai_compatible/v1/chat/completions"
     headers = {"Authorization": f"Bearer {secret}",
                "X-Policy": json.dumps({"codes": {"code": POLICY, "language": "sqrt"}})}
@@ -95,8 +94,9 @@ def run(say: Callable[[str], None] = print) -> int:
             content = json.loads(message["content"])
     finally:
         airlock.should_exit = replay.should_exit = True
-        for server in (airlock, replay):
-            server.thread.join(timeout=30)
+        # Joined: a server still shutting down (closing its store) as the process exits crashed it.
+        for thread in (airlock_thread, replay_thread):
+            thread.join(timeout=30)
     say("3. The quarantined reader obeyed the injection and answered attacker@evil.com,")
     say("   but the plan was fixed before the email was read, and the policy checked send_email:")
     say("   status: " + content["status"])

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from airlock.interpreter.errors import InterpreterError, ResourceLimitExceeded
-from airlock.jsonsafe import JsonInputError, loads_trusted
 from airlock.interpreter.outcomes import Failed, Outcome, outcome_from_json
+from airlock.jsonsafe import JsonInputError, loads_trusted
 
 from .execute import execute
 from .request import RunRequest

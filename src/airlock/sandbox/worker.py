@@ -19,7 +19,7 @@ import json
 import os
 import struct
 import sys
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Sequence
 
 HEADER = struct.Struct(">I")
 RECURSION_LIMIT = 20_000
@@ -62,7 +62,7 @@ def rss_mb() -> float:
     return round(rss_bytes() / (1 << 20), 1)
 
 
-def _warm(policies: list[str] = []) -> None:  # noqa: B006 - read only
+def _warm(policies: Sequence[str] = ()) -> None:
     """Import and compile what every run needs, before the first request is timed; ``policies``:
     the host's usual policy stacks (``PolicySpec`` JSON), built once here for every fork."""
     sys.setrecursionlimit(RECURSION_LIMIT)
@@ -74,8 +74,9 @@ def _warm(policies: list[str] = []) -> None:  # noqa: B006 - read only
     warm_up()
     for text in policies:
         try:  # speed only: a spec this build cannot read is compiled by the run that needs it
-            build_policy(PolicySpec.from_json(json.loads(text)))
-            _PRIME_POLICY[:] = [json.loads(text)]
+            spec = json.loads(text)
+            build_policy(PolicySpec.from_json(spec))
+            _PRIME_POLICY[:] = [spec]
         except Exception:  # noqa: BLE001
             pass
     run("final_return_value = [x for x in range(3)]")
@@ -102,8 +103,7 @@ def _prime() -> None:
                          SessionMeta(), RunOptions(limits=Limits()), frozenset())
     runs = WarmRuns(WarmSettings(max_runs=1, ttl_s=1.0, max_mb=64.0))
     try:
-        write_json = json.dumps(runs.start(request, request.to_json(), "prime"), default=str)
-        del write_json
+        json.dumps(runs.start(request, request.to_json(), "prime"), default=str)  # as its frame would be
     finally:
         runs.drop("prime")
 

@@ -110,5 +110,16 @@ def name_tool_results(messages: list[Message]) -> None:
             message.name = names[message.tool_call_id]
 
 
+def resume_parse(known: tuple[list[Message], list[int]] | None, out: list[Message], cuts: list[int] | None) -> int:
+    """Start a history parse after its known items (``api.history``): their messages join
+    ``out``, their cut points ``cuts``; returns the index of the first item still to read."""
+    if not known:
+        return 0
+    out.extend(known[0])
+    if cuts is not None:
+        cuts.extend(known[1])
+    return len(known[1])
+
+
 def tool_message(call_id: str, content: str, *, is_error: bool = False) -> Message:
     return Message(role="tool", content=content, tool_call_id=call_id, is_error=is_error)

@@ -11,7 +11,7 @@ from typing import Any
 from airlock.agent.conversation import Message, ToolDef
 from airlock.agent.wire.errors import WireError
 from airlock.agent.wire.fields import (
-    as_dict, as_list, as_str, description_of, parse_arguments, schema_of, text_of, tool_message,
+    as_dict, as_list, as_str, description_of, parse_arguments, resume_parse, schema_of, text_of, tool_message,
 )
 
 _CHAT_TEXT = frozenset({"text"})
@@ -26,11 +26,10 @@ def chat_messages(body: dict[str, Any], known: tuple[list[Message], list[int]] |
 
     ``known``: the parse of the leading items, from an earlier request (``api.history``); only
     the items after them are read. ``cuts`` receives, after each item, the messages so far."""
-    out: list[Message] = list(known[0]) if known else []
-    if cuts is not None and known:
-        cuts.extend(known[1])
+    out: list[Message] = []
+    start = resume_parse(known, out, cuts)
     raw = as_list(body.get("messages"), "messages", non_empty=True)
-    for i in range(len(known[1]) if known else 0, len(raw)):
+    for i in range(start, len(raw)):
         m = raw[i]
         if type(m) is not dict:
             as_dict(m, f"messages.{i}")

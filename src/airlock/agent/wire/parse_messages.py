@@ -12,8 +12,8 @@ from typing import Any
 from airlock.agent.conversation import Message, ToolDef
 from airlock.agent.wire.errors import WireError
 from airlock.agent.wire.fields import (
-    as_dict, as_list, as_str, description_of, kind_of, parse_arguments, schema_of, text_of, tool_message,
-    unreadable_part,
+    as_dict, as_list, as_str, description_of, kind_of, parse_arguments, resume_parse, schema_of, text_of,
+    tool_message, unreadable_part,
 )
 
 _ANTHROPIC_TEXT = frozenset({"text"})
@@ -33,12 +33,9 @@ def anthropic_messages(body: dict[str, Any], known: tuple[list[Message], list[in
         if text:
             out.append(Message(role="system", content=text))
     base = len(out)
-    if known:
-        out.extend(known[0])
-        if cuts is not None:
-            cuts.extend(known[1])
+    start = resume_parse(known, out, cuts)
     items = as_list(body.get("messages"), "messages", non_empty=True)
-    for i in range(len(known[1]) if known else 0, len(items)):
+    for i in range(start, len(items)):
         param = f"messages.{i}"
         m = as_dict(items[i], param)
         role = m.get("role")
