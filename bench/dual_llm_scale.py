@@ -82,7 +82,7 @@ class Server:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.log = open(workdir / f"airlock-{'warm' if warm else 'replay'}.log", "wb")
-        spy = [str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw", "--subprocesses", "-r", os.environ.get("SPY_RATE", "400"), "-o", profile, "--"] if profile else []
+        spy = [str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "--format", "raw", "--subprocesses", "-r", os.environ.get("SPY_RATE", "400"), "-o", profile, "--"] if profile else []
         self.profiling = bool(profile)
         self.proc = subprocess.Popen(spy + [airlock_bin(), "serve", "--port", str(self.port), "--workers", str(workers)],
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)

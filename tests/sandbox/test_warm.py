@@ -343,3 +343,98 @@ async def test_sessions_do_not_share_parked_runs(pool):
     before = dict(pool.stats)
     await pool.run(make_request(LONG, record), owner="k2", handle="k2/b")
     assert pool.stats["warm"] == before["warm"] and "k/a" in pool._warm
+
+
+# -- partial records (the session's event log) --------------------------------------------------
+
+
+class Log:
+    """What the host's save does after each request: the record's events go to a log and the
+    record keeps their count (``agent.dual_llm.event_log``)."""
+
+    def __init__(self) -> None:
+        self.events: dict[int, dict] = {}
+        self.reads = 0
+
+    def keep(self, record: ExecutionRecord) -> ExecutionRecord:
+        self.events.update(enumerate(record.events, record.events_from))
+        return ExecutionRecord(program=record.program, events=[], pending=record.pending,
+                               session_meta=record.session_meta, counters=record.counters,
+                               parked=record.parked, events_from=record.n_events)
+
+    async def earlier(self, n: int) -> list[dict]:
+        self.reads += 1
+        return [self.events[i] for i in range(n) if i in self.events]
+
+
+async def drive_partial(runner, program: str, handle: str | None, log: Log, kill_at: int | None = None) -> list[dict]:
+    steps, record = [], None
+    for n in range(300):
+        if kill_at is not None and n == kill_at:
+            worker = runner._warm[handle][0]
+            os.kill(worker.pid, signal.SIGKILL)
+            while worker.alive():
+                await asyncio.sleep(0.02)
+        out = await runner.run(make_request(program, record), owner="k", handle=handle, earlier=log.earlier)
+        if isinstance(out, Suspended):
+            assert out.record.events_from == (record.events_from if record is not None else 0)
+            assert out.record.n_events == (record.n_events if record is not None else 0)
+            steps.append({"status": "suspended", "calls": [c.to_json() for c in out.calls]})
+            call = out.calls[0]
+            # Saved as it suspended; the next request records the answer, then runs.
+            record = record_result(log.keep(out.record), call.index, answer(call.tool, call.args_json))
+            continue
+        steps.append({"status": out.status, "value": getattr(out, "value", None),
+                      "error": out.error.to_json() if out.status == "failed" else None})
+        return steps
+    raise AssertionError("no end")
+
+
+def _without_events(steps: list[dict]) -> list[dict]:
+    return [{k: v for k, v in s.items() if k not in ("events", "history")} for s in steps]
+
+
+async def test_partial_records_resume_warm_without_reading_the_log_and_replay_from_it(pool):
+    replayed, _ = await drive_pool(pool, LONG, None)
+    warm_log = Log()
+    assert await drive_partial(pool, LONG, "k/p1", warm_log) == _without_events(replayed)
+    assert warm_log.reads == 0  # every resume was warm: only the new event crossed
+    cold_log = Log()  # no handle: every request replays, from the log
+    assert await drive_partial(pool, LONG, None, cold_log) == _without_events(replayed)
+    assert cold_log.reads == 29  # 31 requests: the first has no record, the second no earlier events
+    killed_log = Log()  # the worker dies mid-session: that resume reads the log once
+    assert await drive_partial(pool, LONG, "k/p2", killed_log, kill_at=7) == _without_events(replayed)
+    assert killed_log.reads == 1
+
+
+async def test_partial_records_run_in_process_as_in_the_pool(pool):
+    from airlock.sandbox import InProcessRunner
+
+    expected = await drive_partial(pool, LONG, None, Log())
+    assert await drive_partial(InProcessRunner(), LONG, None, Log()) == expected
+
+
+async def test_a_partial_record_without_its_earlier_events_fails_closed(pool):
+    """Half a history must not replay: a missing reader or a gap in the log is a divergence."""
+    log = Log()
+    _, record = await drive_pool(pool, LONG, None, stop_after=4)
+    partial = log.keep(record)  # 4 events, all in the log
+    for earlier in (None, Log().earlier):  # no reader; a reader whose log lost the events
+        out = await pool.run(make_request(LONG, partial), owner="k", earlier=earlier)
+        assert out.status == "failed" and out.error.code == "replay_divergence", out
+    out = await pool.run(make_request(LONG, partial), owner="k", earlier=log.earlier)
+    assert isinstance(out, Suspended) and out.record.events_from == 4
+
+
+def test_partial_record_json_is_checked():
+    full = ExecutionRecord(program="x = 1", events=[{"index": 0, "kind": "tool"}, {"index": 1, "kind": "tool"}])
+    partial = ExecutionRecord.from_json({**full.to_json(), "events": full.events[1:], "events_from": 1})
+    assert partial.n_events == 2 and partial.since(1) == full.events[1:]
+    assert partial.complete(full.events[:1]).to_json() == full.to_json()
+    with pytest.raises(ValueError):
+        partial.since(0)
+    with pytest.raises(ValueError):
+        partial.complete([{"index": 5}])
+    for bad in ({"events_from": -1}, {"events_from": True}, {"events_from": 2}):  # 2: events would start at 1
+        with pytest.raises(ValueError):
+            ExecutionRecord.from_json({**full.to_json(), "events": full.events[1:], **bad})

@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack
 from tests.conftest import fresh_pg_database
 
 from airlock.keys import hash_key, mint_key
-from airlock.sessions.records import SessionRecord
+from airlock.sessions.records import LogWrite, SessionRecord
 from airlock.sessions.sql import SqlStore
 from airlock.sessions.sqlite import SqliteStore
 from airlock.sessions.store import SessionConflict
@@ -132,6 +132,64 @@ async def test_concurrent_writers_exactly_one_wins(store):
 
     results = await asyncio.gather(*(write(n) for n in range(5)))
     assert results.count(True) == 1
+
+
+def _ev(i, tag=""):
+    return {"index": i, "kind": "tool", "tool": "t", "args": {"i": i}, "result": f"r{i}{tag}", "is_error": False}
+
+
+async def test_event_log_appends_replaces_and_prunes_with_the_state(store):
+    sid = "6f1c2a52-55a8-4c47-9d55-000000000003"
+    record = await store.save_session(SessionRecord(sid, "k1", "dual-llm", {"n": 2}),
+                                      LogWrite("s1", ((0, _ev(0)), (1, _ev(1)))))
+    record = await store.save_session(record, LogWrite("s1", ((2, _ev(2)),)))
+    assert await store.read_log(sid, "s1", 3) == [_ev(0), _ev(1), _ev(2)]
+    assert await store.read_log(sid, "s1", 2) == [_ev(0), _ev(1)]  # only what the record counts
+    assert await store.read_log(sid, "other", 3) == []
+    # A re-planned program continues from index 1: its events replace the abandoned attempt's.
+    record = await store.save_session(record, LogWrite("s1", ((1, _ev(1, "b")),)))
+    assert await store.read_log(sid, "s1", 3) == [_ev(0), _ev(1, "b"), _ev(2)]
+    # A new turn's stream: the old turn's entries go, in the same save.
+    record = await store.save_session(record, LogWrite("s2", ((0, _ev(0, "new")),), prune=True))
+    assert await store.read_log(sid, "s1", 3) == [] and await store.read_log(sid, "s2", 1) == [_ev(0, "new")]
+    record = await store.save_session(record, LogWrite(None, (), prune=True))  # the turn ended
+    assert await store.read_log(sid, "s2", 1) == []
+    await store.save_session(record, LogWrite("s3", ((0, _ev(0)),)))
+    await store.delete_session(sid)
+    assert await store.read_log(sid, "s3", 1) == []
+
+
+async def test_a_save_that_loses_the_race_adds_nothing_to_the_log(store):
+    """The log is written in the state's transaction: a stale writer (a concurrent request on
+    the same session) must not leave its event where the winner's record will count one."""
+    sid = "6f1c2a52-55a8-4c47-9d55-000000000004"
+    base = await store.save_session(SessionRecord(sid, "k1", "dual-llm", {}), LogWrite("s", ((0, _ev(0)),)))
+    winner = SessionRecord(sid, "k1", "dual-llm", {"by": "a"}, version=base.version)
+    loser = SessionRecord(sid, "k1", "dual-llm", {"by": "b"}, version=base.version)
+    await store.save_session(winner, LogWrite("s", ((1, _ev(1, "a")),)))
+    with pytest.raises(SessionConflict):
+        await store.save_session(loser, LogWrite("s", ((1, _ev(1, "b")), (2, _ev(2, "b"))), prune=True))
+    assert await store.read_log(sid, "s", 5) == [_ev(0), _ev(1, "a")]
+    with pytest.raises(SessionConflict):  # creating over an existing id: nothing either
+        await store.save_session(SessionRecord(sid, "k1", "dual-llm", {}), LogWrite("t", ((0, _ev(0)),)))
+    assert await store.read_log(sid, "t", 1) == []
+
+
+async def test_concurrent_log_writers_exactly_one_lands(store):
+    sid = "6f1c2a52-55a8-4c47-9d55-000000000005"
+    base = await store.save_session(SessionRecord(sid, "k1", "dual-llm", {}))
+
+    async def write(n):
+        try:
+            await store.save_session(SessionRecord(sid, "k1", "dual-llm", {"w": n}, version=base.version),
+                                     LogWrite("s", ((0, _ev(0, str(n))),)))
+            return n
+        except SessionConflict:
+            return None
+
+    won = [n for n in await asyncio.gather(*(write(n) for n in range(5))) if n is not None]
+    assert len(won) == 1 and await store.read_log(sid, "s", 1) == [_ev(0, str(won[0]))]
+    assert (await store.get_session(sid)).state == {"w": won[0]}
 
 
 async def test_sqlite_checkpoints_in_its_own_thread_and_stops_with_the_store(tmp_path):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from airlock.agent.call import Call, JsonReply, StreamReply
-from airlock.agent.dual_llm import DualLLMEngine
+from airlock.agent.dual_llm import DualLLMEngine, event_log
 from airlock.agent.dual_llm.engine import EngineBusy, repeats_final
 from airlock.interpreter import Limits
 from airlock.sandbox import Runner
@@ -41,6 +41,8 @@ class DualLLM:
         if call.session.closed and not repeats_final(conversation, call.session.state.get("dual", {})):
             call.session = successor(call.session, call.config.arch)
         state = call.session.state.setdefault("dual", {})
+        loaded_stream = event_log.stream_of(state)
+        session_id = call.session.id
         timeout = call.body.get(TIMEOUT)  # checked by llm_params
         deadline = asyncio.timeout(timeout)
         try:
@@ -51,6 +53,7 @@ class DualLLM:
                     conversation, call.config, state,
                     session_id=call.session.id, provider=call.provider, api=call.api, api_key=call.byok_key,
                     owner=call.key.id, graph=call.graph, params=params,
+                    read_log=lambda stream, n: self.store.read_log(session_id, stream, n),
                 )
         except TimeoutError:
             if not deadline.expired():
@@ -67,7 +70,7 @@ class DualLLM:
         if state.get("closed"):
             call.session.closed = True
         try:
-            call.session = await self.store.save_session(call.session)
+            call.session = await self.store.save_session(call.session, event_log.flush(state, loaded_stream))
         except SessionConflict:
             raise ApiError(409, f"Session {call.session.id} was changed by a concurrent request; retry.", "conflict_error") from None
         model = conversation.model

@@ -33,7 +33,7 @@ from airlock.api.errors import ApiError
 from airlock.api.routing import Route
 from airlock.providers.registry import ApiFormat as Api
 from airlock.keys import hash_key, mint_key
-from airlock.sessions.records import KeyRecord, SessionRecord
+from airlock.sessions.records import KeyRecord, LogWrite, SessionRecord
 from airlock.sessions.store import SessionConflict
 
 log = logging.getLogger("airlock")
@@ -177,6 +177,7 @@ class _MemoryStore:
     def __init__(self) -> None:
         self.keys: dict[str, KeyRecord] = {}
         self.sessions: dict[str, SessionRecord] = {}
+        self.log: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...
@@ -197,16 +198,26 @@ class _MemoryStore:
     async def get_session(self, session_id: str) -> SessionRecord | None:
         return self.sessions.get(session_id)
 
-    async def save_session(self, record: SessionRecord) -> SessionRecord:
+    async def save_session(self, record: SessionRecord, log: LogWrite | None = None) -> SessionRecord:
         held = self.sessions.get(record.id)
         if (held.version if held else 0) != record.version:
             raise SessionConflict(record.id)
         saved = replace(record, version=record.version + 1)
         self.sessions[record.id] = saved
+        if log is not None:
+            if log.prune:
+                self.log = {k: v for k, v in self.log.items() if k[0] != record.id or k[1] == log.stream}
+            if log.stream is not None:
+                self.log.setdefault((record.id, log.stream), {}).update(log.entries)
         return saved
+
+    async def read_log(self, session_id: str, stream: str, count: int) -> list[dict[str, Any]]:
+        held = self.log.get((session_id, stream), {})
+        return [held[i] for i in range(count) if i in held]
 
     async def delete_session(self, session_id: str) -> None:
         self.sessions.pop(session_id, None)
+        self.log = {k: v for k, v in self.log.items() if k[0] != session_id}
 
 
 def _answer(path: bytes, body: bytes) -> bytes:

@@ -92,6 +92,9 @@ def run(
         if record.program != program:
             return Failed(ReplayDivergence("the program differs from the one in the execution record"), [], record,
                           session=session)
+        if record.events_from:  # the host must ``complete`` it: half a history would replay wrong
+            return Failed(ReplayDivergence("the execution record is partial (its earlier events were not given)"),
+                          [], record, session=session)
         restored = SessionMeta.from_json(record.session_meta)
         session.producers, session.consumers, session.tags = restored.producers, restored.consumers, restored.tags
         session.extra = restored.extra

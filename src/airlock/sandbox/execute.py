@@ -70,8 +70,8 @@ def render(outcome: Outcome, request: RunRequest, guard: ArgumentGuards | None, 
         out["history"] = [h for h in out["history"] if h.get("tool") in internal]
     record = out.get("record")
     if known and record is not None:
+        record["events"] = record["events"][max(0, known - record.get("events_from", 0)):]
         record["events_from"] = known
-        record["events"] = record["events"][known:]
     if guard is not None:
         out["host_state"] = {"redactor": guard.redactor.to_json()}
     return out

@@ -37,7 +37,7 @@ from airlock.interpreter.outcomes import Failed, Outcome, outcome_from_json
 from airlock.jsonsafe import JsonInputError, loads_trusted
 
 from .execute import execute
-from .request import RunRequest
+from .request import EarlierEvents, RunRequest, with_full_record
 
 HEADER = struct.Struct(">I")
 SPAWN_TIMEOUT_S = 30.0
@@ -81,9 +81,13 @@ class PoolSettings:
 
 
 class Runner(Protocol):
-    async def run(self, request: RunRequest, *, owner: str, handle: str | None = None) -> Outcome:
+    async def run(self, request: RunRequest, *, owner: str, handle: str | None = None,
+                  earlier: EarlierEvents | None = None) -> Outcome:
         """``handle`` names the session the run belongs to: a runner that can keep a suspended
-        run alive resumes it warm when the next request for that handle continues its record."""
+        run alive resumes it warm when the next request for that handle continues its record.
+        ``earlier`` reads a partial record's earlier events, for a run that must replay; the
+        outcome's record is as partial as the request's (it holds what the request's held, and
+        what the run added)."""
         ...
 
 
@@ -91,12 +95,25 @@ class InProcessRunner:
     """Runs programs in a thread of this process: for tools, tests and embedding. No isolation;
     every resume replays (a parked greenlet cannot move between the threads of ``to_thread``)."""
 
-    async def run(self, request: RunRequest, *, owner: str, handle: str | None = None) -> Outcome:
-        data = await asyncio.to_thread(execute, request)
-        return outcome_from_json(loads_trusted(json.dumps(data, default=str)))
+    async def run(self, request: RunRequest, *, owner: str, handle: str | None = None,
+                  earlier: EarlierEvents | None = None) -> Outcome:
+        full = await with_full_record(request, earlier)
+        data = await asyncio.to_thread(execute, full)
+        out = loads_trusted(json.dumps(data, default=str))
+        if out.get("record") is not None and request.record is not None:
+            out["record"] = _as_partial(out["record"], request.record.events_from)
+        return outcome_from_json(out)
 
     async def close(self) -> None:
         return None
+
+
+def _as_partial(record: dict[str, Any], events_from: int) -> dict[str, Any]:
+    """A full record's JSON cut back to the events from ``events_from`` on."""
+    if events_from and "events_from" not in record:
+        record["events"] = record["events"][events_from:]
+        record["events_from"] = events_from
+    return record
 
 
 def _worker_env() -> dict[str, str]:
@@ -317,7 +334,8 @@ class ProgramPool:
             self._idle = keep
 
     # -- runs -------------------------------------------------------------------------------------
-    async def run(self, request: RunRequest, *, owner: str, handle: str | None = None) -> Outcome:
+    async def run(self, request: RunRequest, *, owner: str, handle: str | None = None,
+                  earlier: EarlierEvents | None = None) -> Outcome:
         deadline = time.monotonic() + self.settings.queue_timeout_s
         owner_slot = self._per_owner.setdefault(owner, asyncio.Semaphore(self.settings.workers_per_key))
         await self._acquire(owner_slot, deadline)
@@ -333,7 +351,7 @@ class ProgramPool:
                     self._replenish()
                 except (OSError, RuntimeError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
                     raise PoolBusy("no program worker could be started") from None
-                return await self._run_on(worker, request, handle, resume)
+                return await self._run_on(worker, request, handle, resume, earlier)
             finally:
                 self._capacity.release()
         finally:
@@ -362,10 +380,10 @@ class ProgramPool:
         worker, token, start = entry
         worker.parked.discard(handle)
         record = request.record
-        if (record is not None and record.parked == token and len(record.events) > start and worker in self._idle
-                and worker.alive()):
+        if (record is not None and record.parked == token and record.n_events > start >= record.events_from
+                and worker in self._idle and worker.alive()):
             self._idle.remove(worker)
-            return worker, {"token": token, "from": start, "answers": record.events[start:]}
+            return worker, {"token": token, "from": start, "answers": record.since(start)}
         worker.stale.add(handle)
         return None, None
 
@@ -388,17 +406,19 @@ class ProgramPool:
             raise PoolBusy("every program worker is busy; retry shortly") from None
 
     async def _run_on(self, worker: _Worker, request: RunRequest, handle: str | None = None,
-                      resume: dict[str, Any] | None = None) -> Outcome:
+                      resume: dict[str, Any] | None = None, earlier: EarlierEvents | None = None) -> Outcome:
         stale, worker.stale = worker.stale, set()
         limit = request.options.limits.wall_time_s
         self.stats["runs"] += 1
         try:
-            reply = await asyncio.wait_for(worker.call(self._payload(request, handle, resume, stale)),
+            sent = request if resume is not None else await with_full_record(request, earlier)
+            reply = await asyncio.wait_for(worker.call(self._payload(sent, handle, resume, stale)),
                                            limit + self.settings.kill_grace_s)
             if reply.get("miss"):  # the worker no longer keeps the run (evicted): replay there
                 self.stats["warm_missed"] += 1
                 resume = None
-                reply = await asyncio.wait_for(worker.call(self._payload(request, handle, None, set())),
+                sent = await with_full_record(request, earlier)
+                reply = await asyncio.wait_for(worker.call(self._payload(sent, handle, None, set())),
                                                limit + self.settings.kill_grace_s)
         except asyncio.TimeoutError:
             self.stats["killed"] += 1
@@ -444,11 +464,19 @@ class ProgramPool:
                 del self._warm[gone]
         out = reply["outcome"]
         record = out.get("record")
-        if record is not None and "events_from" in record:
-            known = record.pop("events_from")
-            record["events"] = (request.record.events[:known] if request.record is not None else []) + record["events"]
+        if record is not None and request.record is not None:
+            held = request.record
+            if "events_from" in record:
+                # The worker sent the events past those it was given; the request's record holds
+                # them from its own ``events_from`` on (the rest are in the session's log).
+                known = record.pop("events_from")
+                record["events"] = held.events[:known - held.events_from] + record["events"]
+                if held.events_from:
+                    record["events_from"] = held.events_from
+            else:  # a run without a handle sends its whole record: as partial as the request's
+                _as_partial(record, held.events_from)
         if handle is not None and reply.get("parked") and healthy and record is not None:
-            self._warm[handle] = (worker, str(reply["parked"]), len(record["events"]))
+            self._warm[handle] = (worker, str(reply["parked"]), record.get("events_from", 0) + len(record["events"]))
             worker.parked.add(handle)
         return outcome_from_json(out)
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from airlock.interpreter import ExecutionRecord, RunOptions, ToolSpec, Variable
 from airlock.meta import SessionMeta
+
+
+#: Given ``n``, the first ``n`` events of the request's record (a partial record's earlier
+#: events live in the session's event log, ``airlock.interpreter.record``).
+EarlierEvents = Callable[[int], Awaitable[list[dict[str, Any]]]]
 
 
 @dataclass(frozen=True)
@@ -54,3 +60,16 @@ class RunRequest:
                    record, SessionMeta.from_json(data.get("session")), RunOptions.from_json(data.get("options")),
                    frozenset(data.get("views") or ()), data.get("guards"), data.get("redactor"),
                    {n: Variable.from_json(v) for n, v in (data.get("variables") or {}).items()})
+
+
+async def with_full_record(request: RunRequest, earlier: EarlierEvents | None) -> RunRequest:
+    """The request a run that replays needs: its record's earlier events given back. Where they
+    cannot be (no reader, a gap in the log) the record stays partial, and the interpreter fails
+    the run as a replay divergence instead of replaying half a history."""
+    record = request.record
+    if record is None or not record.events_from or earlier is None:
+        return request
+    try:
+        return replace(request, record=record.complete(await earlier(record.events_from)))
+    except ValueError:
+        return request

@@ -93,7 +93,7 @@ class WarmRuns:
         def body() -> tuple[str, Any]:
             return "done", run_request(request, guard, parker=_park)
 
-        known = len(request.record.events) if request.record is not None else 0
+        known = request.record.n_events if request.record is not None else 0
         run = greenlet(body)
         return self._settle(handle, run, run.switch(), static_part(request_json), guard, request, known)
 
@@ -118,7 +118,7 @@ class WarmRuns:
         if keep:
             token = secrets.token_hex(8)
             outcome.record.parked = token
-            self._parked[handle] = _Parked(run, token, static, len(outcome.record.events), guard, request)
+            self._parked[handle] = _Parked(run, token, static, outcome.record.n_events, guard, request)
         out = render(outcome, request, guard, known)
         if kind == "suspended" and not keep:
             run.throw()

@@ -45,3 +45,19 @@ class SessionRecord:
     closed: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogWrite:
+    """What a session save adds to the session's append-only event log, in the same transaction
+    as the compare-and-set of its state (a request that loses the race adds nothing).
+
+    The log holds entries by ``(stream, index)``; an entry written again at an index replaces
+    the old one (a re-planned program continues from its earlier steps' events, overwriting those
+    of the attempt it replaces). ``prune``: the entries of every other stream are deleted (the
+    turn they belonged to is over); ``stream`` ``None`` with ``prune`` deletes them all.
+    """
+
+    stream: str | None
+    entries: tuple[tuple[int, dict[str, Any]], ...] = ()
+    prune: bool = False

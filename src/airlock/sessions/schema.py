@@ -31,3 +31,13 @@ sessions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+session_events = Table(
+    "session_events",
+    metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("stream", String(32), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("event", JSON, nullable=False),
+    sqlite_with_rowid=False,
+)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import event, select, text, update
+from typing import Any
+
+from sqlalchemy import delete, event, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from airlock.sessions.migrate import upgrade_connection
-from airlock.sessions.records import KeyRecord, SessionRecord
-from airlock.sessions.schema import api_keys, sessions
+from airlock.sessions.records import KeyRecord, LogWrite, SessionRecord
+from airlock.sessions.schema import api_keys, session_events, sessions
 from airlock.sessions.store import SessionConflict
 
 
@@ -99,7 +101,7 @@ class SqlStore:
             row = (await conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
         return _session(row) if row else None
 
-    async def save_session(self, record: SessionRecord) -> SessionRecord:
+    async def save_session(self, record: SessionRecord, log: LogWrite | None = None) -> SessionRecord:
         now = _utcnow()
         async with self.engine.begin() as conn:
             if record.version == 0:
@@ -124,12 +126,40 @@ class SqlStore:
                 if result.rowcount != 1:
                     raise SessionConflict(record.id)
                 created = record.created_at
+            if log is not None:
+                await self._write_log(conn, record.id, log)
         return SessionRecord(
             record.id, record.key_id, record.arch, record.state, record.version + 1, record.closed, created, now
         )
 
+    async def _write_log(self, conn, session_id: str, log: LogWrite) -> None:
+        if log.prune:
+            others = session_events.c.session_id == session_id
+            if log.stream is not None:
+                others = others & (session_events.c.stream != log.stream)
+            await conn.execute(delete(session_events).where(others))
+        if log.entries and log.stream is not None:
+            if self._sqlite:
+                from sqlalchemy.dialects.sqlite import insert
+            else:
+                from sqlalchemy.dialects.postgresql import insert
+            statement = insert(session_events)
+            statement = statement.on_conflict_do_update(
+                index_elements=[session_events.c.session_id, session_events.c.stream, session_events.c.idx],
+                set_={"event": statement.excluded.event})
+            await conn.execute(statement, [{"session_id": session_id, "stream": log.stream, "idx": index, "event": ev}
+                                           for index, ev in log.entries])
+
+    async def read_log(self, session_id: str, stream: str, count: int) -> list[dict[str, Any]]:
+        c = session_events.c
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(c.event).where(c.session_id == session_id, c.stream == stream, c.idx < count)
+                                       .order_by(c.idx))).all()
+        return [row.event for row in rows]
+
     async def delete_session(self, session_id: str) -> None:
         async with self.engine.begin() as conn:
+            await conn.execute(delete(session_events).where(session_events.c.session_id == session_id))
             await conn.execute(sessions.delete().where(sessions.c.id == session_id))
 
 

@@ -28,12 +28,13 @@ import uuid
 import weakref
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import create_engine
 
 from airlock.jsonsafe import dumps_trusted, loads_trusted
 from airlock.sessions.migrate import upgrade_connection
-from airlock.sessions.records import KeyRecord, SessionRecord
+from airlock.sessions.records import KeyRecord, LogWrite, SessionRecord
 from airlock.sessions.store import SessionConflict
 
 _FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -181,6 +182,10 @@ class SqliteStore:
         self.db.execute("INSERT INTO sessions (id, key_id, arch, state, version, closed, created_at, updated_at)"
                         " VALUES (?, 'warm-up', 'single-llm', '{}', 1, 0, ?, ?)", (row_id, now, now))
         self.db.execute("DELETE FROM sessions WHERE id = ?", (row_id,))
+        # The event log's statements too, as a dual-LLM session's save and replay run them.
+        self._write_log(row_id, LogWrite("warm", ((0, {}),)))
+        await self.read_log(row_id, "warm", 1)
+        self.db.execute("DELETE FROM session_events WHERE session_id = ?", (row_id,))
 
     # -- keys ---------------------------------------------------------------------------------
     async def add_key(self, record: KeyRecord) -> None:
@@ -215,35 +220,68 @@ class SqliteStore:
         row = self.db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
         return _session(row) if row else None
 
-    async def save_session(self, record: SessionRecord) -> SessionRecord:
+    async def save_session(self, record: SessionRecord, log: LogWrite | None = None) -> SessionRecord:
         # Formatted once and kept as a datetime: parsing back what was just formatted cost two
         # strptime calls (~35 µs) on every request.
         now_dt = datetime.now(timezone.utc)
         now = now_dt.strftime(_FORMAT)
         state = dumps_trusted(record.state)
-        if record.version == 0:
-            try:
-                self.db.execute(
-                    "INSERT INTO sessions (id, key_id, arch, state, version, closed, created_at, updated_at) VALUES (?,?,?,?,1,?,?,?)",
-                    (record.id, record.key_id, record.arch, state, int(record.closed), now, now),
+        db = self.db
+        # One transaction: the log is written only by the request whose state write wins (a
+        # lone statement commits by itself, ~5 µs cheaper).
+        atomic = log is not None and (log.prune or bool(log.entries))
+        if atomic:
+            db.execute("BEGIN")
+        try:
+            if record.version == 0:
+                try:
+                    db.execute(
+                        "INSERT INTO sessions (id, key_id, arch, state, version, closed, created_at, updated_at) VALUES (?,?,?,?,1,?,?,?)",
+                        (record.id, record.key_id, record.arch, state, int(record.closed), now, now),
+                    )
+                except sqlite3.IntegrityError:
+                    raise SessionConflict(record.id) from None
+                created = now_dt
+            else:
+                cursor = db.execute(
+                    "UPDATE sessions SET state = ?, version = ?, closed = ?, updated_at = ? WHERE id = ? AND version = ?",
+                    (state, record.version + 1, int(record.closed), now, record.id, record.version),
                 )
-            except sqlite3.IntegrityError:
-                raise SessionConflict(record.id) from None
-            created = now_dt
-        else:
-            cursor = self.db.execute(
-                "UPDATE sessions SET state = ?, version = ?, closed = ?, updated_at = ? WHERE id = ? AND version = ?",
-                (state, record.version + 1, int(record.closed), now, record.id, record.version),
-            )
-            if cursor.rowcount != 1:
-                raise SessionConflict(record.id)
-            created = record.created_at
-        self._wrote(len(state))
+                if cursor.rowcount != 1:
+                    raise SessionConflict(record.id)
+                created = record.created_at
+            written = len(state) + (self._write_log(record.id, log) if atomic and log is not None else 0)
+            if atomic:
+                db.execute("COMMIT")
+        except BaseException:
+            if atomic:
+                db.execute("ROLLBACK")
+            raise
+        self._wrote(written)
         return SessionRecord(record.id, record.key_id, record.arch, record.state, record.version + 1, record.closed,
                              created, now_dt)
 
+    def _write_log(self, session_id: str, log: LogWrite) -> int:
+        db, size = self.db, 0
+        if log.prune:
+            db.execute("DELETE FROM session_events WHERE session_id = ? AND stream IS NOT ?", (session_id, log.stream))
+        if log.entries and log.stream is not None:
+            rows = [(session_id, log.stream, index, dumps_trusted(event)) for index, event in log.entries]
+            db.executemany("INSERT OR REPLACE INTO session_events (session_id, stream, idx, event) VALUES (?,?,?,?)", rows)
+            size = sum(len(r[3]) for r in rows)
+        return size
+
+    async def read_log(self, session_id: str, stream: str, count: int) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT event FROM session_events WHERE session_id = ? AND stream = ? AND idx < ?"
+                               " ORDER BY idx", (session_id, stream, count)).fetchall()
+        return [loads_trusted(row[0]) for row in rows]
+
     async def delete_session(self, session_id: str) -> None:
-        self.db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        db = self.db
+        db.execute("BEGIN")
+        db.execute("DELETE FROM session_events WHERE session_id = ?", (session_id,))
+        db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        db.execute("COMMIT")
 
 
 def _key(row: sqlite3.Row) -> KeyRecord:

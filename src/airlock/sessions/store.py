@@ -7,9 +7,9 @@ one replica) resuming the same session cannot both win: the loser gets ``Session
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
-from airlock.sessions.records import KeyRecord, SessionRecord
+from airlock.sessions.records import KeyRecord, LogWrite, SessionRecord
 
 
 class SessionConflict(Exception):
@@ -30,8 +30,13 @@ class Store(Protocol):
 
     # sessions
     async def get_session(self, session_id: str) -> SessionRecord | None: ...
-    async def save_session(self, record: SessionRecord) -> SessionRecord:
-        """Insert (version 0) or update (version must match the stored one); returns the new record."""
+    async def save_session(self, record: SessionRecord, log: LogWrite | None = None) -> SessionRecord:
+        """Insert (version 0) or update (version must match the stored one); returns the new
+        record. ``log`` is written in the same transaction, only if the state is."""
+
+    async def read_log(self, session_id: str, stream: str, count: int) -> list[dict[str, Any]]:
+        """The entries ``0 .. count-1`` of one stream of the session's event log, in order
+        (fewer if some are missing: the caller checks)."""
 
     async def delete_session(self, session_id: str) -> None: ...
 
@@ -47,4 +52,4 @@ def store_from_url(url: str) -> Store:
     return SqlStore(url)
 
 
-__all__ = ["Store", "SessionConflict", "store_from_url", "KeyRecord", "SessionRecord"]
+__all__ = ["Store", "SessionConflict", "store_from_url", "KeyRecord", "LogWrite", "SessionRecord"]

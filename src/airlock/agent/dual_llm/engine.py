@@ -20,7 +20,8 @@ State layout (``STATE_VERSION`` 1)::
                   error_code, messages (the PLLM exchange; failed steps pruned per config)
     current       the turn in progress, or null:
         query, context, tools (TLLM selection or null), steps, failed, since_clear,
-        messages (PLLM exchange after the query), program, record (ExecutionRecord JSON),
+        messages (PLLM exchange after the query), program, record (ExecutionRecord JSON, partial:
+        its earlier events are in the session's event log under the stream ``log``, see event_log),
         base_program/base_record/base_calls (multi-step: the successful steps so far),
         pending {tool_call_id: call index}, histories (policy checks of earlier attempts),
         last_error, suspend_session
@@ -31,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import re2
@@ -45,9 +47,10 @@ from airlock.meta import SessionMeta
 from airlock.providers import UpstreamClient
 from airlock.providers.registry import ApiFormat
 from airlock.sandbox import InProcessRunner, PoolBusy, Runner, RunRequest
+from airlock.sandbox.request import EarlierEvents
 from airlock.sessions.ids import new_tool_call_id
 
-from . import auto_policy, internal, planner
+from . import auto_policy, event_log, internal, planner
 from .answer import content_json, error_record, planner_feedback, user_error
 from .guards import guard_features, scan_result
 from .llms import Llms
@@ -68,6 +71,10 @@ def repeats_final(conv: Conversation, state: dict) -> bool:
                 and [r.tool_call_id for r in results] == last["answered"])
 
 
+#: Reads the session's event log: (stream, n) → the stream's first n entries.
+LogReader = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
+
+
 class EngineBusy(Exception):
     """No program worker was free within the queue deadline (the API answers 503)."""
 
@@ -83,15 +90,16 @@ class DualLLMEngine:
 
     async def run(self, conv: Conversation, config: Any, state: dict, *, session_id: str, provider: str,
                   api: ApiFormat, api_key: str | None, owner: str | None = None, graph: Any = None,
-                  params: LlmParams | None = None) -> AgentOutput:
-        """``graph``: a LangGraph run (``airlock.agent.graph.GraphRun``) served instead of a plan."""
+                  params: LlmParams | None = None, read_log: LogReader | None = None) -> AgentOutput:
+        """``graph``: a LangGraph run (``airlock.agent.graph.GraphRun``) served instead of a plan.
+        ``read_log``: the session's event log, for a run that must replay a partial record."""
         llms = Llms.for_request(self.upstream, config, conv.model, provider, api, api_key, params)
         if graph is not None:
             from .graph_run import GraphRequest
             req: _Request = GraphRequest(conv, config, state, session_id, llms, graph=graph)
         else:
             req = _Request(conv, config, state, session_id, llms)
-        req.runner, req.limits, req.owner = self.runner, self.limits, owner or session_id
+        req.runner, req.limits, req.owner, req.read_log = self.runner, self.limits, owner or session_id, read_log
         return await req.serve()
 
 
@@ -117,6 +125,7 @@ class _Request:
         self.limits = Limits()
         self.owner = session_id
         self._policy: Any = None
+        self.read_log: LogReader | None = None
         self._answered: list[str] = []  # tool-call ids whose results this request recorded
         _init(state)
 
@@ -218,6 +227,7 @@ class _Request:
         cur = {"query": query, "context": context, "tools": None, "steps": 0, "failed": 0, "since_clear": 0,
                "messages": [], "program": None, "record": None, "base_program": "", "base_record": None,
                "base_calls": 0, "pending": {}, "histories": [], "last_error": None, "suspend_session": None,
+               "log": event_log.new_stream(),
                "config": self.config.to_public_json(),
                # A tool result may come back without the tool list (Responses chaining): keep it.
                "tool_defs": [{"name": t.name, "description": t.description, "parameters": t.parameters,
@@ -356,7 +366,8 @@ class _Request:
         if cur["base_record"] is not None:
             base = cur["base_record"]
             cur["record"] = ExecutionRecord(program=cur["program"], events=base["events"],
-                                            session_meta=base["session_meta"]).to_json()
+                                            session_meta=base["session_meta"],
+                                            events_from=base.get("events_from", 0)).to_json()
         return None
 
     def _compiled_policy(self) -> Any:
@@ -398,12 +409,19 @@ class _Request:
                              frozenset(views), guard_features(self.config), self.state.get("redactor"),
                              self._variables())
         try:
-            outcome = await self.runner.run(request, owner=self.owner, handle=f"{self.owner}/{self.session_id}")
+            outcome = await self.runner.run(request, owner=self.owner, handle=f"{self.owner}/{self.session_id}",
+                                            earlier=self._earlier())
         except PoolBusy as exc:
             raise EngineBusy(str(exc)) from None
         if outcome.host_state and "redactor" in outcome.host_state:
             self.state["redactor"] = outcome.host_state["redactor"]
         return outcome
+
+    def _earlier(self) -> EarlierEvents | None:
+        stream, read = event_log.stream_of(self.state), self.read_log
+        if stream is None or read is None:
+            return None
+        return lambda n: read(stream, n)
 
     def _host_answers(self, call: Any) -> bool:
         """Whether the host answers this pending call itself (never the client)."""
@@ -494,7 +512,7 @@ class _Request:
             called = any(h.get("tool") == "complete_turn" for h in outcome.history)
             if not called and outcome.value.get("value") is None and (
                     fsm.max_pllm_steps is None or cur["steps"] < fsm.max_pllm_steps):
-                self._next_step(outcome)
+                await self._next_step(outcome)
                 return None
         if not fsm.disable_rllm:
             verdict = await planner.review(self.llms, self.config, cur["query"], cur["program"], outcome.value.get("value"))
@@ -507,13 +525,16 @@ class _Request:
                 return self._step_failed(err, outcome)
         return self._finish("success", value=outcome.value, outcome=outcome)
 
-    def _next_step(self, outcome: Finished) -> None:
+    async def _next_step(self, outcome: Finished) -> None:
         """Multi-step planning: keep this step, tell the planner what it may know, plan the next."""
         cur = self.state["current"]
         cur["histories"].extend(outcome.history)
         cur["base_program"] = cur["program"] + "\n"
         cur["base_record"] = outcome.record.to_json()
-        cur["base_calls"] = sum(1 for e in outcome.record.events if e.get("kind") in ("tool", "internal"))
+        earlier, events = self._earlier(), outcome.record.events
+        if outcome.record.events_from and earlier is not None:
+            events = [*await earlier(outcome.record.events_from), *events]
+        cur["base_calls"] = sum(1 for e in events if e.get("kind") in ("tool", "internal"))
         shown = describe_namespace(outcome, self.config.pllm_prompt.context_var_visibility or "basic-notext")
         report = f"Step {cur['steps']} ran to the end."
         if shown:
