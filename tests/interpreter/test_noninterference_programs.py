@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -198,3 +200,31 @@ def test_strict_mode_closes_implicit_flows(program, s1, s2, public):
     b = observe(program, _inputs(s2, public), "strict")
     problems = leaks(a, b, implicit=True)
     assert not problems, f"{problems}\n--- program ---\n{program}"
+
+
+_UNBOUND_LOCAL = """S = src(name='s')
+T = src(name='t')
+P = pub(name='p')
+Q = pub(name='q')
+L = pub(name='l')
+a = 'a0'
+def g(x):
+    for it_ in S:
+        a = S
+    sink(v=a)
+    return 7
+b = g(T)
+sink(v=b)
+final_return_value = b
+"""
+
+
+@pytest.mark.parametrize("program", [_UNBOUND_LOCAL, _UNBOUND_LOCAL.replace("    for it_ in S:\n        a = S",
+                                                                          "    if S:\n        a = 1")])
+def test_an_outer_name_read_where_a_secret_decided_the_local_carries_the_secret(program):
+    """Found by the generator: a function's local bound only inside a loop over a secret; when
+    the loop did not run, the read found the module's untagged ``a`` — a sink that appears only
+    for one secret."""
+    a = observe(program, _inputs(("", 0), ("", 0, [])), "strict")
+    b = observe(program, _inputs(("1", 0), ("", 0, [])), "strict")
+    assert not leaks(a, b, implicit=True)

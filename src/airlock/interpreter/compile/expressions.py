@@ -44,13 +44,20 @@ _SMALL = 1 << 62
 
 
 def lookup(fr: Frame, name: str) -> Value:
+    # A scope the name is missing from, where a region decided whether it is bound (a loop over
+    # a tool result that assigns it, zero times or more), makes the outer binding found instead
+    # depend on that region: the value carries its condition (hypothesis found the outer value
+    # read untagged in strict mode after a function's loop over a secret did not run).
+    gate = fr.exist.get(name) if fr.exist is not None else None
     f = fr.parent
     while f is not None:
         v = f.vars.get(name)
         if v is not None:
             if f.exist is not None and name in f.exist and fr.it.try_depth:
                 fr.it.raise_pc(f.exist[name])
-            return v
+            return v if gate is None else Value(v.v, mm(v.m, gate))
+        if f.exist is not None and name in f.exist:
+            gate = f.exist[name] if gate is None else mm(gate, f.exist[name])
         f = f.parent
     it = fr.it
     v = it.tools.get(name)
@@ -60,7 +67,7 @@ def lookup(fr: Frame, name: str) -> Value:
     if v is not None:
         if g is not None and it.try_depth:
             it.raise_pc(g)
-        return v
+        return v if gate is None else Value(v.v, mm(v.m, gate))
     raise perr("NameError", f"name '{name}' is not defined", it.pc if g is None else mm(g, it.pc))
 
 
