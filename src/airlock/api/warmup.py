@@ -43,6 +43,12 @@ _DUAL_HEADERS = {"x-features": json.dumps({"agent_arch": "dual-llm"}),
                  "x-config": json.dumps({"fsm": {"max_n_turns": 2, "disable_rllm": True, "max_tool_calls_per_step": 50}}),
                  "x-policy": json.dumps({"mode": "strict"})}
 _CHAT = {"model": "warm-up", "messages": [{"role": "user", "content": "warm up"}]}
+_PLAN_ASK = "warm up the planner"
+_PLAN = '```python\nfinal_return_value = warm_up_tool(i=1, after="x")\n```'
+_DUAL_SESSION = {"x-features": json.dumps({"agent_arch": "dual-llm"}),
+                 "x-config": json.dumps({"fsm": {"max_n_turns": 1, "disable_rllm": True}})}
+_WARM_TOOL = {"type": "function", "function": {"name": "warm_up_tool", "description": "Warm-up.", "parameters": {
+    "type": "object", "properties": {"i": {"type": "integer"}, "after": {"type": "string"}}, "required": ["i", "after"]}}}
 _MESSAGES = {"model": "warm-up", "max_tokens": 8, "messages": [{"role": "user", "content": "warm up"}]}
 _RESPONSES = {"model": "warm-up", "input": "warm up"}
 _REQUESTS: list[tuple[Api, dict[str, Any], dict[str, str]]] = [
@@ -79,7 +85,8 @@ def _build_dual_llm(services: Any) -> None:
     """The dual-LLM agent, its prompt templates and the SQRT parser (with every lexer state),
     which the synthetic single-LLM requests do not reach: the first dual-LLM session took
     104 ms against 5 ms later (``bench/dual_llm_scale.py``)."""
-    from airlock.policy import warm_up as build_sqrt_parser
+    from airlock.agent.authority import default_policy_specs
+    from airlock.policy import build_policy, warm_up as build_sqrt_parser
 
     with contextlib.suppress(ApiError):  # a build without the dual-LLM agent serves single-LLM only
         services.dual_llm_agent()
@@ -87,6 +94,8 @@ def _build_dual_llm(services: Any) -> None:
 
         template("pllm")  # the prompt templates are read from disk once
     build_sqrt_parser()
+    for spec in default_policy_specs():  # the stacks a dual-LLM session's resolve compiles
+        build_policy(spec)
 
 
 async def _touch_store(store: Any) -> None:
@@ -129,13 +138,48 @@ async def _serve_synthetic(services: Any) -> None:
         # A header shape is resolved once per process; the first with all three headers went
         # through code no request had run yet (1.3 ms against 0.3 ms for the next new shape).
         warm.resolutions.get(Route("chat", None, Api.CHAT_COMPLETIONS), key, _DUAL_HEADERS, "warm-up", "warm-up-key")
+        await _dual_session(replace(warm, dual_llm=None), control, secret)
         await services.upstream.warm(f"{base}/chat/completions")
     finally:
         await upstream.aclose()
         server.close()
 
 
-async def _one(app: "_App", control: Any, route: Route, body: dict[str, Any], headers: dict[str, str]) -> None:
+async def _dual_session(warm: Any, control: Any, secret: str) -> None:
+    """A dual-LLM session of one tool call, on the server's own program workers: plan, run to
+    the call, resume with its result, answer. Without it the first dual-LLM request after start
+    ran the host's half of all that for the first time (planner prompt, run request, outcome,
+    tool-call rendering, event log): 5.8 ms against 2.5 ms for the next (``bench/dual_llm_scale.py``)."""
+    app, route = _App(warm), Route("chat", None, Api.CHAT_COMPLETIONS)
+    auth = {"authorization": f"Bearer {secret}", "x-api-key": "warm-up", **_DUAL_SESSION}
+    messages: list[dict[str, Any]] = [{"role": "user", "content": _PLAN_ASK}]
+    body: dict[str, Any] = {"model": "warm-up", "messages": messages, "tools": [_WARM_TOOL]}
+    sent = await _one(app, control, route, body, auth)
+    session_id = _header(sent, b"x-session-id")
+    calls = json.loads(_body(sent))["choices"][0]["message"].get("tool_calls") or []
+    if not calls or session_id is None:
+        raise _WarmUpFailed("the dual-LLM warm-up session did not reach its tool call")
+    messages.append({"role": "assistant", "content": None, "tool_calls": calls})
+    messages.append({"role": "tool", "tool_call_id": calls[0]["id"], "content": "done"})
+    final = json.loads(_body(await _one(app, control, route, body, {**auth, "x-session-id": session_id})))
+    if "success" not in (final["choices"][0]["message"].get("content") or ""):
+        raise _WarmUpFailed("the dual-LLM warm-up session did not finish")
+
+
+def _header(sent: list[MutableMapping[str, Any]], name: bytes) -> str | None:
+    for message in sent:
+        for key, value in message.get("headers") or ():
+            if key.lower() == name:
+                return bytes(value).decode()
+    return None
+
+
+def _body(sent: list[MutableMapping[str, Any]]) -> bytes:
+    return b"".join(bytes(m.get("body") or b"") for m in sent if m.get("type") == "http.response.body")
+
+
+async def _one(app: "_App", control: Any, route: Route, body: dict[str, Any],
+               headers: dict[str, str]) -> list[MutableMapping[str, Any]]:
     raw = json.dumps(body).encode()
     sent: list[MutableMapping[str, Any]] = []
     pending = [{"type": "http.request", "body": raw, "more_body": False}]
@@ -158,6 +202,7 @@ async def _one(app: "_App", control: Any, route: Route, body: dict[str, Any], he
     except ApiError as exc:  # our own synthetic request: its message names no secret
         raise _WarmUpFailed(f"{route.path} answered {exc.status}: {exc.message}") from None
     await response(scope, receive, send)
+    return sent
 
 
 class _WarmUpFailed(Exception):
@@ -236,8 +281,9 @@ def _answer(path: bytes, body: bytes) -> bytes:
         text = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
         return _http(text, b"text/event-stream")
     else:
+        text = _PLAN if _PLAN_ASK.encode() in body else "ok"  # the dual-LLM session's planner gets a program
         data = {"id": "chatcmpl-warm", "object": "chat.completion", "created": 0, "model": "warm-up",
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
     return _http(json.dumps(data).encode(), b"application/json")
 
