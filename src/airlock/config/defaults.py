@@ -19,6 +19,7 @@ Where endpoint types differ (see ``_ENDPOINT``): ``code`` uses the ``code`` PLLM
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -153,13 +154,31 @@ def effective_arch(endpoint_type: str, requested: AgentArch | None) -> AgentArch
 
 
 def preset(endpoint_type: str, arch: AgentArch) -> dict[str, Any]:
-    """A fresh (deep-copied) preset dict ``{"features", "policy", "config"}`` for the pair."""
+    """A fresh copy of the preset dict ``{"features", "policy", "config"}`` for the pair.
+
+    Merged once per pair and copied by structure: three ``copy.deepcopy`` calls per resolve
+    were 0.24 ms of each new request shape's ~0.4 ms (its memo, the id checks)."""
     if endpoint_type not in ENDPOINT_TYPES:
         raise ValueError(f"unknown endpoint type {endpoint_type!r}; expected one of {', '.join(ENDPOINT_TYPES)}")
     if arch not in ARCHES:
         raise ValueError(f"unknown agent arch {arch!r}; expected one of {', '.join(ARCHES)}")
+    return _plain_copy(_merged_preset(endpoint_type, arch))
+
+
+@lru_cache(maxsize=None)
+def _merged_preset(endpoint_type: str, arch: AgentArch) -> dict[str, Any]:
+    """Never handed out: ``preset`` returns copies, which the resolver merges into."""
     out = copy.deepcopy(_COMMON)
     deep_merge(out, copy.deepcopy(_ARCH[arch]))
     deep_merge(out, copy.deepcopy(_ENDPOINT[endpoint_type]))
     out["features"]["agent_arch"] = arch
     return out
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of JSON-shaped data (dicts and lists copied, everything else immutable and shared)."""
+    if isinstance(value, dict):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_copy(v) for v in value]
+    return value
