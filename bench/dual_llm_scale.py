@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -55,14 +56,16 @@ FEATURES = json.dumps({"agent_arch": "dual-llm"})
 CONFIG = json.dumps({"fsm": {"max_n_turns": 1, "disable_rllm": True, "max_tool_calls_per_step": 100000}})
 
 
-def program_for(k: int) -> str:
-    return f'prev = "start"\nfor i in range({k}):\n    prev = fetch(i=i, after=prev)\nfinal_return_value = prev\n'
+def program_for(k: int, start: str = "start") -> str:
+    return f'prev = "{start}"\nfor i in range({k}):\n    prev = fetch(i=i, after=prev)\nfinal_return_value = prev\n'
 
 
 def planner_reply(req) -> Reply:
-    text = req.last_user_text
-    k = int(text.rsplit("K=", 1)[1].split()[0]) if "K=" in text else 1
-    return Reply(text=f"```python\n{program_for(k)}```")
+    # Each session's own program text, as a planner writes: a repeated one would be compiled once
+    # per worker and favour every session after the first (0.3 ms measured).
+    asked = re.search(r"K=(\d+) times from (s[0-9a-f]+)", req.last_user_text)
+    k, start = (int(asked.group(1)), asked.group(2)) if asked else (1, "start")
+    return Reply(text=f"```python\n{program_for(k, start)}```")
 
 
 def airlock_bin() -> str:
@@ -152,7 +155,8 @@ async def session(server: "Server", k: int) -> list[float]:
     conn = Conn("127.0.0.1", server.port)
     path = "/control/chat/openai/v1/chat/completions"
     headers = {"Authorization": f"Bearer {server.key}", "X-Features": FEATURES, "X-Config": CONFIG}
-    encoded = [json.dumps({"role": "user", "content": f"Walk the cursor K={k} times."}).encode()]
+    nonce = os.urandom(4).hex()
+    encoded = [json.dumps({"role": "user", "content": f"Walk the cursor K={k} times from s{nonce}."}).encode()]
     head = b'{"model": "gpt-5-mini", "tools": ' + json.dumps(TOOLS).encode() + b', "messages": ['
     times: list[float] = []
     try:
@@ -317,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
 def warm_fake(url: str) -> None:
     """A few planner calls straight to the fake before any server starts: its own first request
     (a Python server too) must not be timed as Airlock's first."""
-    body = {"model": "gpt-5-mini", "messages": [{"role": "user", "content": "Walk the cursor K=1 times."}]}
+    body = {"model": "gpt-5-mini", "messages": [{"role": "user", "content": "Walk the cursor K=1 times from s0."}]}
     with httpx.Client() as client:
         for _ in range(5):
             client.post(f"{url}/v1/chat/completions", json=body, headers={"Authorization": "Bearer sk-bench"})
