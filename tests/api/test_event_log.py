@@ -25,7 +25,13 @@ TOOLS = [{"type": "function", "function": {
                    "required": ["i", "after"]}}}]
 
 
+STEP_1 = 'x = fetch(i=0, after="m")\ny = fetch(i=1, after=x)\n'
+STEP_2 = "z = fetch(i=2, after=y)\nfinal_return_value = fetch(i=3, after=z)\n"
+
+
 def planner(req) -> Reply:
+    if "Walk in steps" in req.last_user_text or "ran to the end" in req.last_user_text:
+        return Reply(text=f"```python\n{STEP_2 if 'ran to the end' in req.last_user_text else STEP_1}```")
     k = int(req.last_user_text.rsplit("K=", 1)[1].split()[0])
     code = f'prev = "start"\nfor i in range({k}):\n    prev = fetch(i=i, after=prev)\nfinal_return_value = prev\n'
     return Reply(text=f"```python\n{code}```")
@@ -83,10 +89,10 @@ def pg_replicas():
 
 
 class Session:
-    def __init__(self, servers, k: int) -> None:
+    def __init__(self, servers, k: int, headers: dict[str, str] = HEADERS, ask: str = "") -> None:
         self.clients = [openai.OpenAI(base_url=f"{s.url}/control/chat/openai/v1", api_key=s.keys["user"],
-                                      default_headers=HEADERS, max_retries=0, timeout=30) for s in servers]
-        self.messages: list = [{"role": "user", "content": f"Walk the cursor K={k} times."}]
+                                      default_headers=headers, max_retries=0, timeout=30) for s in servers]
+        self.messages: list = [{"role": "user", "content": ask or f"Walk the cursor K={k} times."}]
         self.session_id: str | None = None
         self.requests = 0
 
@@ -191,3 +197,21 @@ def test_a_state_written_before_the_log_still_resumes(replicas):
     assert "events_from" not in json.loads(state_of(db, s.session_id))["dual"]["current"]["record"]
     final = s.run(pick=lambda n: n % 2)
     assert final["status"] == "success" and final["final_return_value"]["value"] == expected(K)
+
+
+def test_a_later_planning_step_counts_the_earlier_steps_calls_from_the_log(replicas):
+    """Multi-step planning: step 2's call budget is its own plus step 1's calls, which the base
+    record by then holds partly as a count (the log has the first); counted with the log they
+    are 2, so a budget of two calls per step lets step 2 make its two (its replay makes four);
+    counting only the events the record holds (1) would refuse the fourth."""
+    warm, replay, db = replicas
+    headers = {**HEADERS, "X-Config": json.dumps({"fsm": {"max_n_turns": 1, "disable_rllm": True,
+                                                          "enable_multistep_planning": True,
+                                                          "max_tool_calls_per_step": 2}})}
+    for pick in (lambda n: 0, lambda n: n % 2):
+        final = Session([warm, replay], 0, headers, ask="Walk in steps.").run(pick=pick)
+        assert final["status"] == "success", final
+        value = "m"
+        for i in range(4):
+            value = answer({"i": i, "after": value})
+        assert final["final_return_value"]["value"] == value

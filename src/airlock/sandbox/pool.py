@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from airlock.interpreter import ExecutionRecord
 from airlock.interpreter.errors import InterpreterError, ResourceLimitExceeded
 from airlock.interpreter.outcomes import Failed, Outcome, outcome_from_json
 from airlock.jsonsafe import JsonInputError, loads_trusted
@@ -101,19 +102,24 @@ class InProcessRunner:
         data = await asyncio.to_thread(execute, full)
         out = loads_trusted(json.dumps(data, default=str))
         if out.get("record") is not None and request.record is not None:
-            out["record"] = _as_partial(out["record"], request.record.events_from)
+            _held_as(out["record"], request.record)
         return outcome_from_json(out)
 
     async def close(self) -> None:
         return None
 
 
-def _as_partial(record: dict[str, Any], events_from: int) -> dict[str, Any]:
-    """A full record's JSON cut back to the events from ``events_from`` on."""
-    if events_from and "events_from" not in record:
-        record["events"] = record["events"][events_from:]
-        record["events_from"] = events_from
-    return record
+def _held_as(record: dict[str, Any], held: ExecutionRecord) -> None:
+    """An outcome's record JSON made as partial as the request's record ``held``: a run sends
+    either its whole record or (``events_from``) only the events past those it was given, which
+    ``held`` has from its own ``events_from`` on (the rest are in the session's log)."""
+    if "events_from" in record:
+        known = record.pop("events_from")
+        record["events"] = held.events[:known - held.events_from] + record["events"]
+    else:
+        record["events"] = record["events"][held.events_from:]
+    if held.events_from:
+        record["events_from"] = held.events_from
 
 
 def _worker_env() -> dict[str, str]:
@@ -465,16 +471,7 @@ class ProgramPool:
         out = reply["outcome"]
         record = out.get("record")
         if record is not None and request.record is not None:
-            held = request.record
-            if "events_from" in record:
-                # The worker sent the events past those it was given; the request's record holds
-                # them from its own ``events_from`` on (the rest are in the session's log).
-                known = record.pop("events_from")
-                record["events"] = held.events[:known - held.events_from] + record["events"]
-                if held.events_from:
-                    record["events_from"] = held.events_from
-            else:  # a run without a handle sends its whole record: as partial as the request's
-                _as_partial(record, held.events_from)
+            _held_as(record, request.record)
         if handle is not None and reply.get("parked") and healthy and record is not None:
             self._warm[handle] = (worker, str(reply["parked"]), record.get("events_from", 0) + len(record["events"]))
             worker.parked.add(handle)
