@@ -271,3 +271,37 @@ def test_responses_errors(body, param):
     with pytest.raises(WireError) as exc:
         parse_conversation(Api.RESPONSES, body)
     assert exc.value.param == param
+
+
+# -- naming tool results after a known prefix ----------------------------------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from airlock.agent.wire.fields import name_tool_results  # noqa: E402
+
+_IDS = st.sampled_from(["a", "b", "c", "d"])
+_MESSAGE = st.one_of(
+    st.builds(lambda calls: Message(role="assistant", tool_calls=[{"id": i, "name": n, "arguments": {}} for i, n in calls]),
+              st.lists(st.tuples(_IDS, st.sampled_from(["f", "g", "h"])), max_size=3)),
+    st.builds(lambda i: Message(role="tool", content="r", tool_call_id=i), st.one_of(_IDS, st.none())),
+    st.builds(lambda n: Message(role="tool", content="r", tool_call_id="a", name=n), st.sampled_from(["x", None])),
+    st.just(Message(role="user", content="q")),
+)
+
+
+def _copy(messages):
+    return [Message(m.role, m.content, [dict(c) for c in m.tool_calls], m.tool_call_id, m.name) for m in messages]
+
+
+@given(st.lists(_MESSAGE, max_size=14), st.data())
+def test_naming_after_a_named_prefix_equals_naming_everything(messages, data):
+    """A resume names only the messages after the shared prefix: every result must still get the
+    name a full forward pass gives (the latest call with its id before it, the new calls first)."""
+    start = data.draw(st.integers(0, len(messages)))
+    full = _copy(messages)
+    name_tool_results(full)
+    prefix = _copy(messages[:start])
+    name_tool_results(prefix)  # what the earlier request did to the shared messages
+    resumed = prefix + _copy(messages[start:])
+    name_tool_results(resumed, start)
+    assert [m.name for m in resumed] == [m.name for m in full]

@@ -46,7 +46,9 @@ def parse_conversation(api: ApiFormat | str, body: dict[str, Any], history: Any 
         messages, tools = anthropic_messages(body, known, cuts), anthropic_tools(body.get("tools"))
     else:
         messages, tools = responses_input(body), responses_tools(body.get("tools"))
-    name_tool_results(messages)
+    # The messages of known items are the earlier parse's, named then (history messages come last).
+    fresh = cuts[-1] - len(known[0]) if known and cuts else len(messages)
+    name_tool_results(messages, len(messages) - fresh)
     if history is not None and cuts:
         history.attach(messages[len(messages) - cuts[-1]:], cuts)
     # Responses clients chain with previous_response_id and post only the new items.
