@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     warm_runs_per_worker: int = 64
     warm_resume_ttl_s: float = 300.0
 
+    # A session idle this long is gone: a request naming it is answered as for an unknown
+    # session, and a sweep (every ``session_sweep_interval_s``, in every server process)
+    # deletes its state and event log, which hold tool results. 0 keeps sessions forever.
+    session_idle_ttl_s: float = Field(default=7 * 86400.0, ge=0)
+    session_sweep_interval_s: float = Field(default=300.0, gt=0)
+
     # Seconds an authenticated key stays cached in a server process: a revocation takes effect
     # on every worker and replica within this time.
     key_cache_ttl_s: float = 5.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timezone
 
 import pytest
 from contextlib import AsyncExitStack
@@ -190,6 +191,56 @@ async def test_concurrent_log_writers_exactly_one_lands(store):
     won = [n for n in await asyncio.gather(*(write(n) for n in range(5))) if n is not None]
     assert len(won) == 1 and await store.read_log(sid, "s", 1) == [_ev(0, str(won[0]))]
     assert (await store.get_session(sid)).state == {"w": won[0]}
+
+
+async def test_idle_sessions_go_with_their_logs_and_rewritten_ones_stay(store):
+    """The sweep deletes what was last written before the cut, its event log with it, a batch at
+    a time; a session written again after the cut (a request racing the sweep) is kept whole."""
+    sids = [f"6f1c2a52-55a8-4c47-9d55-0000000001{i:02d}" for i in range(5)]
+    old = [await store.save_session(SessionRecord(sid, "k1", "dual-llm", {"n": i}), LogWrite("s", ((0, _ev(i)),)))
+           for i, sid in enumerate(sids[:3])]
+    await asyncio.sleep(0.02)
+    cut = datetime.now(timezone.utc)
+    await asyncio.sleep(0.02)
+    for i, sid in enumerate(sids[3:], start=3):
+        await store.save_session(SessionRecord(sid, "k1", "dual-llm", {"n": i}), LogWrite("s", ((0, _ev(i)),)))
+    await store.save_session(old[0], LogWrite("s", ((1, _ev(1)),)))  # used again after the cut
+    assert await store.delete_idle_sessions(cut, 1) == 1  # one batch of one
+    assert await store.delete_idle_sessions(cut, 10) == 1
+    assert await store.delete_idle_sessions(cut, 10) == 0
+    for i, sid in enumerate(sids):
+        gone = i in (1, 2)
+        assert (await store.get_session(sid) is None) == gone
+        assert await store.read_log(sid, "s", 2) == ([] if gone else [_ev(i), _ev(1)] if i == 0 else [_ev(i)])
+
+
+async def test_postgresql_sweep_keeps_a_session_a_concurrent_request_just_wrote(pg_url):
+    """Read committed: the sweep's subquery picks an idle session while a request's update of it
+    is in flight; once that commits, the delete must see the new write and keep the session."""
+    import asyncpg
+
+    store = SqlStore(pg_url)
+    await store.start()
+    sid = "6f1c2a52-55a8-4c47-9d55-000000000200"
+    try:
+        await store.save_session(SessionRecord(sid, "k1", "dual-llm", {}), LogWrite("s", ((0, _ev(0)),)))
+        await asyncio.sleep(0.02)
+        cut = datetime.now(timezone.utc)
+        writer = await asyncpg.connect(pg_url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            request = writer.transaction()
+            await request.start()
+            await writer.execute("UPDATE sessions SET updated_at = now(), version = version + 1 WHERE id = $1", sid)
+            sweep = asyncio.create_task(store.delete_idle_sessions(cut, 10))
+            await asyncio.sleep(0.3)
+            assert not sweep.done()  # waiting on the request's row lock
+            await request.commit()
+            assert await sweep == 0
+        finally:
+            await writer.close()
+        assert await store.get_session(sid) is not None and await store.read_log(sid, "s", 1) == [_ev(0)]
+    finally:
+        await store.close()
 
 
 async def test_sqlite_checkpoints_in_its_own_thread_and_stops_with_the_store(tmp_path):

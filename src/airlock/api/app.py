@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from contextlib import asynccontextmanager
@@ -103,9 +105,19 @@ def create_app(settings: Settings | None = None, store: Any = None) -> "LlmRoute
             took = await warm_up(services)
             log.info("warm-up done in %.0f ms", took * 1e3)
         services.ready = True
+        sweeper = None
+        if settings.session_idle_ttl_s > 0:
+            from airlock.sessions.retention import sweep_forever
+
+            sweeper = asyncio.create_task(sweep_forever(the_store, settings.session_idle_ttl_s,
+                                                        settings.session_sweep_interval_s))
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await programs.close()
             await upstream.aclose()
             if own_store:

@@ -51,7 +51,8 @@ async def handle(request: Request, route: Route) -> Response:
         history_ids = sessions_in_request(route.api, body) if header_id is None else []
         if header_id is None:
             history_ids += previous_response_session(route.api, body, config.arch)
-        session = await find_or_create(services.store, key, config.arch, header_id, history_ids)
+        session = await find_or_create(services.store, key, config.arch, header_id, history_ids,
+                                       services.settings.session_idle_ttl_s)
     except SessionLookupError as exc:
         raise ApiError(exc.status, exc.message, param=exc.param) from None
 

@@ -276,6 +276,12 @@ class _MemoryStore:
         self.sessions.pop(session_id, None)
         self.log = {k: v for k, v in self.log.items() if k[0] != session_id}
 
+    async def delete_idle_sessions(self, updated_before: datetime, limit: int) -> int:
+        idle = [s.id for s in self.sessions.values() if s.updated_at is not None and s.updated_at < updated_before]
+        for session_id in idle[:limit]:
+            await self.delete_session(session_id)
+        return len(idle[:limit])
+
 
 def _answer(path: bytes, body: bytes) -> bytes:
     stream = b'"stream":true' in body.replace(b" ", b"")

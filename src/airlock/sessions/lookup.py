@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from airlock.sessions.ids import is_session_id, new_session_id
 from airlock.sessions.records import KeyRecord, SessionRecord
+from airlock.sessions.retention import expired
 from airlock.sessions.store import Store
 
 
@@ -24,7 +25,8 @@ class SessionLookupError(Exception):
 
 
 async def find_or_create(
-    store: Store, key: KeyRecord, arch: str, header_id: str | None, history_ids: list[str]
+    store: Store, key: KeyRecord, arch: str, header_id: str | None, history_ids: list[str],
+    idle_ttl_s: float = 0.0,
 ) -> SessionRecord:
     if header_id is not None:
         header_id = header_id.strip()
@@ -38,8 +40,11 @@ async def find_or_create(
         return SessionRecord(id=new_session_id(), key_id=key.id, arch=arch, state={})
 
     record = await store.get_session(session_id)
-    if record is None or record.key_id != key.id:
-        raise SessionLookupError(404, f"Session {session_id} not found.", "X-Session-ID")
+    # An expired session is answered as one that never existed: whether the sweep has deleted
+    # its rows yet must not change the answer, and no key learns that an id was once in use.
+    if record is None or record.key_id != key.id or expired(record, idle_ttl_s):
+        ended = f" (a session ends after {idle_ttl_s:.0f} s without a request)" if idle_ttl_s > 0 else ""
+        raise SessionLookupError(404, f"Session {session_id} not found{ended}.", "X-Session-ID")
     return record
 
 

@@ -29,7 +29,7 @@ sessions = Table(
     Column("version", Integer, nullable=False),
     Column("closed", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 session_events = Table(

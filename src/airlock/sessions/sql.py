@@ -162,6 +162,20 @@ class SqlStore:
             await conn.execute(sessions.delete().where(sessions.c.id == session_id))
 
 
+    async def delete_idle_sessions(self, updated_before: datetime, limit: int) -> int:
+        c = sessions.c
+        oldest = select(c.id).where(c.updated_at < updated_before).order_by(c.updated_at).limit(limit)
+        async with self.engine.begin() as conn:
+            # The cut is checked again by the DELETE itself: under PostgreSQL's read committed, a
+            # row a racing request updated after the subquery read it is re-evaluated and kept.
+            ids = list((await conn.execute(
+                sessions.delete().where(c.id.in_(oldest.scalar_subquery()), c.updated_at < updated_before)
+                .returning(c.id))).scalars())
+            if ids:
+                await conn.execute(delete(session_events).where(session_events.c.session_id.in_(ids)))
+        return len(ids)
+
+
 async def _insert_or_conflict(conn, session_id: str, statement) -> None:
     # Two requests creating the same session id: the second is a conflict, not a crash.
     try:

@@ -284,6 +284,22 @@ class SqliteStore:
         db.execute("COMMIT")
 
 
+    async def delete_idle_sessions(self, updated_before: datetime, limit: int) -> int:
+        cut = updated_before.astimezone(timezone.utc).strftime(_FORMAT)
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")  # the write lock first: no other process writes between the two deletes
+        try:
+            ids = [row[0] for row in db.execute(
+                "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE updated_at < ? ORDER BY updated_at LIMIT ?)"
+                " RETURNING id", (cut, limit))]
+            db.executemany("DELETE FROM session_events WHERE session_id = ?", [(i,) for i in ids])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return len(ids)
+
+
 def _key(row: sqlite3.Row) -> KeyRecord:
     return KeyRecord(row["id"], row["name"], row["prefix"], row["key_hash"], json.loads(row["base_config"]),
                      _time(row["created_at"]), _time(row["revoked_at"]), bool(row["policy_locked"]))

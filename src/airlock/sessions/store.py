@@ -7,6 +7,7 @@ one replica) resuming the same session cannot both win: the loser gets ``Session
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
 
 from airlock.sessions.records import KeyRecord, LogWrite, SessionRecord
@@ -39,6 +40,10 @@ class Store(Protocol):
         (fewer if some are missing: the caller checks)."""
 
     async def delete_session(self, session_id: str) -> None: ...
+    async def delete_idle_sessions(self, updated_before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` sessions last written before ``updated_before``, each with its
+        event log, in one transaction; returns how many. A session written after the cut, even
+        by a request racing this one, is never deleted."""
 
 
 def store_from_url(url: str) -> Store:
