@@ -68,7 +68,6 @@ async def warm_up(services: Any) -> float:
         _build_dual_llm(services)
         await _touch_store(services.store)
         await _serve_synthetic(services)
-        datetime.strptime("2026-01-01 00:00:00.000001", "%Y-%m-%d %H:%M:%S.%f")  # the stores' timestamps
         # Start-up leaves ~10^6 long-lived objects (modules, grammars, validators); the first
         # full collection after start scanned them all inside some request (~10 ms measured).
         # Collect now and move the survivors out of the collector's sight for good.

@@ -51,7 +51,9 @@ def _now() -> str:
 def _time(value: str | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.strptime(value[:26], _FORMAT if "." in value else _FORMAT[:-3]).replace(tzinfo=timezone.utc)
+    # fromisoformat reads what _FORMAT writes (with or without the fraction) in C: strptime took
+    # ~17 µs per timestamp, two per key or session read, and ~0.1 ms the first time per process.
+    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
 
 
 @contextlib.contextmanager
