@@ -250,6 +250,12 @@ def errors(s: System, kind: str) -> int:
     return sum(r.errors for (k, _), runs in s.runs.items() if k == kind for r in runs)
 
 
+def ratio(a: float, b: float, fmt: str = "{:.2f}") -> str:
+    """``a / b`` for the tables; a rival that completed nothing in a cell (LiteLLM's SSE at
+    c = 256 on some runs) has no ratio, rather than ending the run with a ZeroDivisionError."""
+    return fmt.format(a / b) if b > 0 else "—"
+
+
 def table(head: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     line = lambda cells: "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
@@ -273,7 +279,7 @@ def report(systems: list[System], args: argparse.Namespace, notes: list[str]) ->
             rows.append([s.name, f"{p(s, kind, lo, 'p50') * 1e3:.2f}",
                          "—" if s is direct else f"{(p(s, kind, lo, 'p50') - d50) * 1e3:.2f}",
                          f"{p(s, kind, lo, 'p99') * 1e3:.2f}", *[f"{rps(s, kind, c):.0f}" for c in concs],
-                         f"{rps(s, kind, hi) / best:.0%}", f"{cpu_ms(s, kind, lo):.2f}", f"{cpu_ms(s, kind, mid):.2f}",
+                         ratio(rps(s, kind, hi), best, "{:.0%}"), f"{cpu_ms(s, kind, lo):.2f}", f"{cpu_ms(s, kind, mid):.2f}",
                          f"{s.rss / 2**20:.0f}", str(errors(s, kind))])
         title = "Chat Completions JSON" if kind == "json" else "Chat Completions SSE (stream: true, time to last byte)"
         out += [f"{title} — single-LLM passthrough", "", *table(head, rows), ""]
@@ -288,9 +294,9 @@ def report(systems: list[System], args: argparse.Namespace, notes: list[str]) ->
             for kind in KINDS:
                 d50 = p(direct, kind, lo, "p50")
                 a_add, r_add = p(air, kind, lo, "p50") - d50, p(r, kind, lo, "p50") - d50
-                rows.append([f"vs {r.name}", kind, f"{a_add / r_add:.2f}" if r_add > 0 else "—",
-                             *[f"{rps(air, kind, c) / rps(r, kind, c):.2f}" for c in concs],
-                             f"{cpu_ms(air, kind, mid) / cpu_ms(r, kind, mid):.2f}"])
+                rows.append([f"vs {r.name}", kind, ratio(a_add, r_add),
+                             *[ratio(rps(air, kind, c), rps(r, kind, c)) for c in concs],
+                             ratio(cpu_ms(air, kind, mid), cpu_ms(r, kind, mid))])
         out += ["Ratios (Airlock ÷ rival; throughput > 1 and latency/CPU < 1 favour Airlock)", "", *table(head, rows), ""]
 
     if air is not None:
@@ -307,7 +313,7 @@ def report(systems: list[System], args: argparse.Namespace, notes: list[str]) ->
                     out.append(f"- {kind}: req/s @{mid} {rps(air, kind, mid):.0f} vs Portkey {rps(pk, kind, mid):.0f}: "
                                f"{'PASS' if rps(air, kind, mid) >= rps(pk, kind, mid) else 'FAIL'} (≥ Portkey's)")
             best = max(rps(air, kind, c) for c in concs)
-            out.append(f"- {kind}: req/s @{hi} {rps(air, kind, hi):.0f} = {rps(air, kind, hi) / best:.0%} of best "
+            out.append(f"- {kind}: req/s @{hi} {rps(air, kind, hi):.0f} = {ratio(rps(air, kind, hi), best, '{:.0%}')} of best "
                        f"{best:.0f}: {'PASS' if rps(air, kind, hi) >= 0.9 * best else 'FAIL'} (≥ 90%)")
             worst = max(cpu_ms(air, kind, c) for c in concs)
             out.append(f"- {kind}: server CPU per request {cpu_ms(air, kind, lo):.2f} ms @{lo}, "

@@ -219,6 +219,13 @@ class ProgramPool:
             # Bounded: on some runs the loop's child watcher never reports the zygote's exit.
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(z.wait(), 2.0)
+            if z.returncode is None:
+                # Left open, its transport was closed by the garbage collector after the loop
+                # had ended (an "Event loop is closed" traceback, seen once in a test run).
+                # asyncio's Process exposes no close of its own.
+                transport = getattr(z, "_transport", None)
+                if transport is not None:
+                    transport.close()
         if self._server is not None:
             self._server.close()
         shutil.rmtree(self._dir, ignore_errors=True)
