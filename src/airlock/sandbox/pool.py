@@ -220,9 +220,9 @@ class ProgramPool:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(z.wait(), 2.0)
             if z.returncode is None:
-                # Left open, its transport was closed by the garbage collector after the loop
-                # had ended (an "Event loop is closed" traceback, seen once in a test run).
-                # asyncio's Process exposes no close of its own.
+                # The wait above gave up: close the transport now, not in the garbage collector
+                # after the loop has ended ("Event loop is closed"). asyncio's Process has no
+                # close of its own.
                 transport = getattr(z, "_transport", None)
                 if transport is not None:
                     transport.close()

@@ -187,6 +187,11 @@ def zygote(socket_path: str, memory_mb: int, warm_settings: Any = None) -> int:
             try:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 stdin.close()
+                # Not the zygote's stdout either: a worker holding that pipe kept the host from
+                # seeing it end when the zygote died, so its transport outlived the event loop.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 1)
+                os.close(devnull)
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 sock.connect(socket_path)
                 rfile, wfile = sock.makefile("rb"), sock.makefile("wb")
