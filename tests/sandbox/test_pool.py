@@ -156,6 +156,17 @@ async def test_a_new_worker_is_a_fork_of_a_warm_process(pool):
     assert per_worker < 0.25, f"{per_worker * 1000:.0f} ms per worker"
 
 
+async def test_a_worker_holds_no_end_of_the_zygotes_pipes(pool):
+    """asyncio's Process.wait() returns only once every pipe of the zygote has closed: a worker
+    that kept the zygote's stdout made close() wait out its 2 s bound whenever a worker was busy
+    or parked, and left the transport to the garbage collector after the loop had ended."""
+    (worker,) = pool._idle
+    zygote_pipes = {os.readlink(f"/proc/{pool._zygote.pid}/fd/{fd}") for fd in (0, 1)}
+    held = {os.readlink(f"/proc/{worker.pid}/fd/{name}") for name in os.listdir(f"/proc/{worker.pid}/fd")}
+    assert all(p.startswith("pipe:") for p in zygote_pipes)
+    assert not zygote_pipes & held
+
+
 def test_importing_the_interpreter_changes_nothing_process_wide():
     code = "import sys; before = sys.getrecursionlimit(); import airlock.interpreter, airlock.sandbox; " \
            "print(before == sys.getrecursionlimit())"

@@ -216,16 +216,11 @@ class ProgramPool:
         if z is not None and z.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 z.kill()
-            # Bounded: on some runs the loop's child watcher never reports the zygote's exit.
+            # wait() returns once the zygote has exited *and* its pipes have closed; forked
+            # workers used to hold its stdout, so it hung until they died (now they let go of it,
+            # sandbox/worker.py). Bounded all the same: shutdown must not hang on a child.
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(z.wait(), 2.0)
-            if z.returncode is None:
-                # The wait above gave up: close the transport now, not in the garbage collector
-                # after the loop has ended ("Event loop is closed"). asyncio's Process has no
-                # close of its own.
-                transport = getattr(z, "_transport", None)
-                if transport is not None:
-                    transport.close()
         if self._server is not None:
             self._server.close()
         shutil.rmtree(self._dir, ignore_errors=True)

@@ -186,10 +186,11 @@ def zygote(socket_path: str, memory_mb: int, warm_settings: Any = None) -> int:
             code = 1
             try:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                stdin.close()
-                # Not the zygote's stdout either: a worker holding that pipe kept the host from
-                # seeing it end when the zygote died, so its transport outlived the event loop.
-                devnull = os.open(os.devnull, os.O_WRONLY)
+                # Let go of the zygote's pipes to the host: a worker holding its stdout kept the
+                # host from seeing the pipe end when the zygote died, so its transport outlived
+                # the event loop. (sys.stdin's close() leaves fd 0 open: closefd is False.)
+                devnull = os.open(os.devnull, os.O_RDWR)
+                os.dup2(devnull, 0)
                 os.dup2(devnull, 1)
                 os.close(devnull)
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
